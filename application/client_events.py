@@ -1,0 +1,121 @@
+"""The checks every client event passes (session, size, rate, CSRF, schema) before its use case runs."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from application.connect import EndConnections
+from application.connections import Connection, ConnectionRegistry
+from application.limits import Limits, message_key
+from application.outbox import Outbox
+from application.ports import Clock, RateLimitStore
+from domain import events, messages
+from domain.errors import DomainError, ErrorCode
+from domain.messages import Payload
+from domain.validation import Field, validate
+
+log = logging.getLogger("vedfolnir.security")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    event: str
+    payload: Payload
+
+
+UseCase = Callable[[Connection, dict[str, Any]], Awaitable[Reply]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    schema: Mapping[str, Field]
+    use_case: UseCase
+
+
+class ClientEventGate:
+    """Runs one client event through every check, then its use case; always answers, never raises."""
+
+    def __init__(
+        self,
+        registry: ConnectionRegistry,
+        routes: Mapping[str, Route],
+        rates: RateLimitStore,
+        end_connections: EndConnections,
+        outbox: Outbox,
+        clock: Clock,
+        limits: Limits,
+        measure: Callable[[Any], int],
+    ) -> None:
+        self._registry = registry
+        self._routes = routes
+        self._rates = rates
+        self._end = end_connections
+        self._outbox = outbox
+        self._clock = clock
+        self._limits = limits
+        self._measure = measure
+
+    async def handle(self, sid: str, event: Any, args: tuple[Any, ...]) -> Payload | None:
+        """The reply payload (also sent as an event), or None when the socket was ended."""
+        conn = self._registry.get(sid)
+        if conn is None:
+            return None
+        now = self._clock.now()
+        if not conn.session_live(now):
+            await self._end.end(conn)
+            return None
+        data = args[0] if len(args) == 1 else (None if not args else args)
+        correlation_id = data.get("message_id") if isinstance(data, dict) else None
+        if not isinstance(correlation_id, str) or len(correlation_id) > 100:
+            correlation_id = None
+        name = event if isinstance(event, str) and len(event) <= 100 else None
+        try:
+            if self._measure(data) > self._limits.max_message_bytes:
+                raise DomainError(
+                    ErrorCode.MESSAGE_TOO_LARGE,
+                    f"Messages are limited to {self._limits.max_message_bytes} bytes",
+                    limit=self._limits.max_message_bytes,
+                )
+            decision = await self._rates.hit(message_key(conn.user.id), self._limits.messages, now)
+            if not decision.allowed:
+                log.warning("event refused: rate limit", extra={"user_id": conn.user.id, "event": name})
+                payload = self._outbox.stamp(messages.rate_limited(decision, name), correlation_id)
+                await self._outbox.to_socket(sid, conn.namespace, events.RATE_LIMIT_EXCEEDED, payload)
+                return payload
+            if len(args) > 1:
+                raise DomainError(ErrorCode.INVALID_MESSAGE, "An event carries one JSON object at most")
+            if not conn.csrf_proven:
+                self._check_csrf(conn, data)
+            route = self._routes.get(name) if name is not None else None
+            if route is None:
+                raise DomainError(ErrorCode.UNKNOWN_EVENT, "Unknown event", known_events=sorted(self._routes))
+            reply = await route.use_case(conn, validate(route.schema, data))
+        except DomainError as err:
+            return await self._refuse(conn, err, name, correlation_id)
+        except Exception:
+            log.exception("event %s failed", name)
+            internal = DomainError(ErrorCode.INTERNAL_ERROR, "The server could not handle this event")
+            return await self._refuse(conn, internal, name, correlation_id)
+        payload = self._outbox.stamp(reply.payload, correlation_id)
+        await self._outbox.to_socket(sid, conn.namespace, reply.event, payload)
+        return payload
+
+    def _check_csrf(self, conn: Connection, data: Any) -> None:
+        token = data.get("csrf_token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not hmac.compare_digest(token.encode(), conn.csrf_token.encode()):
+            log.warning("event refused: CSRF", extra={"user_id": conn.user.id})
+            raise DomainError(
+                ErrorCode.CSRF_TOKEN_INVALID,
+                "A valid csrf_token is required in the connect auth payload or in every event",
+            )
+
+    async def _refuse(
+        self, conn: Connection, err: DomainError, name: str | None, correlation_id: str | None
+    ) -> Payload:
+        payload = self._outbox.stamp(messages.error(err, name, conn.user.id), correlation_id)
+        await self._outbox.to_socket(conn.sid, conn.namespace, events.ERROR, payload)
+        return payload

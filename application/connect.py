@@ -1,0 +1,152 @@
+"""Connect and disconnect: authenticate from the session, enforce connection limits, announce to admins."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from application.connections import Connection, ConnectionRegistry
+from application.limits import Limits, connect_attempt_key, connection_slot_key
+from application.outbox import Outbox
+from application.ports import (
+    Clock,
+    ConnectionSlotStore,
+    RateLimitStore,
+    SessionRepository,
+    Transport,
+    UserRepository,
+)
+from domain import events, messages
+from domain.access import ADMIN_NAMESPACE, ADMIN_ROOM, authorize_connection, personal_room
+from domain.errors import DomainError, ErrorCode
+
+log = logging.getLogger("vedfolnir.security")
+
+
+class ConnectClient:
+    def __init__(
+        self,
+        users: UserRepository,
+        sessions: SessionRepository,
+        registry: ConnectionRegistry,
+        rates: RateLimitStore,
+        slots: ConnectionSlotStore,
+        transport: Transport,
+        outbox: Outbox,
+        clock: Clock,
+        limits: Limits,
+    ) -> None:
+        self._users = users
+        self._sessions = sessions
+        self._registry = registry
+        self._rates = rates
+        self._slots = slots
+        self._transport = transport
+        self._outbox = outbox
+        self._clock = clock
+        self._limits = limits
+
+    async def __call__(
+        self,
+        sid: str,
+        physical_id: str,
+        namespace: str,
+        session_id: str | None,
+        csrf_token: str | None,
+        ip: str,
+    ) -> Connection:
+        now = self._clock.now()
+        attempt = await self._rates.hit(connect_attempt_key(ip), self._limits.connect_attempts, now)
+        if not attempt.allowed:
+            log.warning("connect refused: too many attempts", extra={"ip": ip, "code": "RATE_LIMIT_EXCEEDED"})
+            raise DomainError(
+                ErrorCode.RATE_LIMIT_EXCEEDED,
+                "Too many connection attempts from this address",
+                limit=attempt.limit,
+                remaining=attempt.remaining,
+                reset_time=messages.iso_utc(attempt.reset_at),
+            )
+        if not session_id:
+            raise DomainError(ErrorCode.AUTH_REQUIRED, "Authentication required for WebSocket connection")
+        session = await self._sessions.get(session_id)
+        user = await self._users.get(session.user_id) if session is not None else None
+        user = authorize_connection(session, user, namespace, now)
+        assert session is not None
+        csrf_proven = False
+        if csrf_token is not None:
+            if not hmac.compare_digest(csrf_token.encode(), session.csrf_token.encode()):
+                log.warning("connect refused: CSRF mismatch", extra={"ip": ip, "user_id": user.id})
+                raise DomainError(ErrorCode.CSRF_TOKEN_INVALID, "The CSRF token does not match the session")
+            csrf_proven = True
+        if not self._registry.physical_in_use(physical_id):
+            key = connection_slot_key(user.id)
+            if not await self._slots.acquire(key, physical_id, self._limits.connections_per_user, now):
+                log.warning("connect refused: connection limit", extra={"user_id": user.id})
+                raise DomainError(
+                    ErrorCode.CONNECTION_LIMIT_EXCEEDED,
+                    f"At most {self._limits.connections_per_user} concurrent connections per user",
+                    limit=self._limits.connections_per_user,
+                )
+        conn = Connection(
+            sid=sid,
+            physical_id=physical_id,
+            namespace=namespace,
+            user=user,
+            session_id=session.id,
+            csrf_token=session.csrf_token,
+            csrf_proven=csrf_proven,
+            expires_at=session.expires_at,
+            ip=ip,
+            connected_at=now,
+        )
+        self._registry.add(conn)
+        room = ADMIN_ROOM if namespace == ADMIN_NAMESPACE else personal_room(user.id)
+        await self._transport.enter_room(sid, room, namespace)
+        conn.rooms.add(room)
+        await self._outbox.to_admins(
+            events.USER_ACTIVITY_UPDATE,
+            messages.user_activity(user, "connected", {"namespace": namespace, "ip": ip}),
+        )
+        return conn
+
+
+class DisconnectClient:
+    def __init__(self, registry: ConnectionRegistry, slots: ConnectionSlotStore, outbox: Outbox) -> None:
+        self._registry = registry
+        self._slots = slots
+        self._outbox = outbox
+
+    async def __call__(self, sid: str, reason: str) -> None:
+        conn, last_on_physical = self._registry.remove(sid)
+        if conn is None:
+            return
+        if last_on_physical:
+            await self._slots.release(connection_slot_key(conn.user.id), conn.physical_id)
+        await self._outbox.to_admins(
+            events.USER_ACTIVITY_UPDATE,
+            messages.user_activity(conn.user, "disconnected", {"namespace": conn.namespace, "reason": reason}),
+        )
+
+
+class EndConnections:
+    """Tells sockets whose session died why (`auth_error`) and disconnects them."""
+
+    def __init__(self, registry: ConnectionRegistry, transport: Transport, outbox: Outbox, login_url: str) -> None:
+        self._registry = registry
+        self._transport = transport
+        self._outbox = outbox
+        self._login_url = login_url
+
+    async def for_sessions(self, session_ids: set[str]) -> int:
+        ended = 0
+        for conn in list(self._registry.for_sessions(session_ids)):
+            await self.end(conn)
+            ended += 1
+        return ended
+
+    async def end(self, conn: Connection) -> None:
+        conn.revoked = True
+        err = DomainError(ErrorCode.AUTH_INVALID_SESSION, "Invalid session or expired credentials")
+        payload = self._outbox.stamp(messages.auth_error(err, self._login_url))
+        await self._transport.send(conn.sid, events.AUTH_ERROR, payload, conn.namespace)
+        await self._transport.disconnect(conn.sid, conn.namespace)

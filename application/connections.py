@@ -1,0 +1,88 @@
+"""This node's live connections: the local view of each one's session that every event is checked against."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from domain.identity import User
+
+
+@dataclass(slots=True)
+class Connection:
+    sid: str
+    physical_id: str  # the Engine.IO connection; the namespaces of one browser tab share it
+    namespace: str
+    user: User
+    session_id: str
+    csrf_token: str
+    csrf_proven: bool
+    expires_at: float
+    ip: str
+    connected_at: float
+    revoked: bool = False
+    rooms: set[str] = field(default_factory=set)
+
+    def session_live(self, now: float) -> bool:
+        return not self.revoked and now < self.expires_at
+
+
+class ConnectionRegistry:
+    """Connections by socket id, by session and by physical connection, with counts for admins."""
+
+    def __init__(self) -> None:
+        self._by_sid: dict[str, Connection] = {}
+        self._by_session: dict[str, set[str]] = {}
+        self._by_physical: dict[str, set[str]] = {}
+        self.total_connections = 0
+
+    def add(self, conn: Connection) -> None:
+        self._by_sid[conn.sid] = conn
+        self._by_session.setdefault(conn.session_id, set()).add(conn.sid)
+        self._by_physical.setdefault(conn.physical_id, set()).add(conn.sid)
+        self.total_connections += 1
+
+    def remove(self, sid: str) -> tuple[Connection | None, bool]:
+        """The removed connection and whether it was the last on its physical connection."""
+        conn = self._by_sid.pop(sid, None)
+        if conn is None:
+            return None, False
+        _discard(self._by_session, conn.session_id, sid)
+        last = _discard(self._by_physical, conn.physical_id, sid)
+        return conn, last
+
+    def get(self, sid: str) -> Connection | None:
+        return self._by_sid.get(sid)
+
+    def physical_in_use(self, physical_id: str) -> bool:
+        return physical_id in self._by_physical
+
+    def for_sessions(self, session_ids: set[str]) -> Iterator[Connection]:
+        for session_id in session_ids:
+            for sid in tuple(self._by_session.get(session_id, ())):
+                conn = self._by_sid.get(sid)
+                if conn is not None:
+                    yield conn
+
+    def session_ids(self) -> set[str]:
+        return set(self._by_session)
+
+    def __len__(self) -> int:
+        return len(self._by_sid)
+
+    def __iter__(self) -> Iterator[Connection]:
+        return iter(tuple(self._by_sid.values()))
+
+    def user_ids(self) -> set[int]:
+        return {conn.user.id for conn in self._by_sid.values()}
+
+
+def _discard(index: dict[str, set[str]], key: str, sid: str) -> bool:
+    members = index.get(key)
+    if members is None:
+        return False
+    members.discard(sid)
+    if not members:
+        del index[key]
+        return True
+    return False

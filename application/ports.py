@@ -1,0 +1,210 @@
+"""The ports (Protocols) the use cases need; adapters implement them, bootstrap wires them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from domain.health import ComponentHealth
+from domain.identity import Role, Session, User
+from domain.jobs import CaptionJob, CaptionResult, JobStatus, PostImage
+from domain.platforms import PlatformConnection, PlatformStatus, PlatformType
+from domain.rate_limit import Decision, RateRule
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Wall-clock seconds since the epoch."""
+        ...
+
+
+class TokenSource(Protocol):
+    def message_id(self) -> str: ...
+
+    def secret(self) -> str:
+        """An unguessable token of at least 128 bits (session ids, CSRF tokens)."""
+        ...
+
+
+class UserRepository(Protocol):
+    async def get(self, user_id: int) -> User | None: ...
+
+    async def get_by_username(self, username: str) -> User | None: ...
+
+    async def add(self, username: str, role: Role, active: bool = True) -> User: ...
+
+    async def set_active(self, user_id: int, active: bool) -> None: ...
+
+
+class SessionRepository(Protocol):
+    async def get(self, session_id: str) -> Session | None: ...
+
+    async def add(self, session: Session) -> None: ...
+
+    async def revoke(self, session_id: str) -> bool: ...
+
+    async def touch(self, session_ids: Iterable[str], now: float) -> None: ...
+
+    async def dead_among(self, session_ids: Iterable[str], now: float) -> set[str]:
+        """The given sessions that are revoked, expired, gone, or whose user is inactive."""
+        ...
+
+
+class PlatformRepository(Protocol):
+    async def get(self, platform_id: int) -> PlatformConnection | None: ...
+
+    async def for_user(self, user_id: int) -> list[PlatformConnection]: ...
+
+    async def add(
+        self, user_id: int, name: str, platform_type: PlatformType, instance_url: str
+    ) -> PlatformConnection: ...
+
+    async def set_status(
+        self, platform_id: int, status: PlatformStatus, last_sync: float | None
+    ) -> PlatformConnection: ...
+
+
+class JobRepository(Protocol):
+    async def add(self, job: CaptionJob) -> None:
+        """Stores a new job; raises JobAlreadyActive if the user has an active job."""
+        ...
+
+    async def get(self, job_id: str) -> CaptionJob | None: ...
+
+    async def active_for_user(self, user_id: int) -> CaptionJob | None: ...
+
+    async def latest_for_user(self, user_id: int) -> CaptionJob | None: ...
+
+    async def save_progress(self, job: CaptionJob) -> None:
+        """Writes the counts and totals the runner owns; never the status."""
+        ...
+
+    async def transition(self, job: CaptionJob, allowed_from: Iterable[JobStatus]) -> bool:
+        """Writes the job's status and clock if its stored status is one of `allowed_from`."""
+        ...
+
+    async def with_status(self, statuses: Iterable[JobStatus]) -> list[CaptionJob]: ...
+
+    async def add_result(self, job: CaptionJob, result: CaptionResult) -> None:
+        """Stores one post's outcome and the job's counts in one transaction."""
+        ...
+
+    async def results(self, job_id: str) -> list[CaptionResult]: ...
+
+
+class JobAlreadyActive(Exception):
+    """The user already has a queued, running or paused job."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostPage:
+    posts: list[PostImage]
+    total_hint: int | None
+
+
+class PostSource(Protocol):
+    def pages(self, platform: PlatformConnection, limit: int | None) -> AsyncIterator[PostPage]:
+        """Pages of the account's images that lack alt text."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedCaption:
+    text: str
+    confidence_score: float | None
+    processing_time: float
+
+
+class CaptionFailure(Exception):
+    def __init__(self, error_type: str, message: str, retry_possible: bool) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.retry_possible = retry_possible
+
+
+class CaptionGenerator(Protocol):
+    async def caption(self, post: PostImage) -> GeneratedCaption:
+        """A caption for one image, or CaptionFailure."""
+        ...
+
+    @property
+    def seconds_per_post_estimate(self) -> float: ...
+
+
+class Publisher(Protocol):
+    """Delivers an event to a room of a namespace, on this node and (multi-node) every other."""
+
+    async def publish(self, event: str, payload: dict[str, Any], *, namespace: str, room: str | list[str]) -> None: ...
+
+
+class Transport(Protocol):
+    """What use cases may ask of the socket server about one connection."""
+
+    async def enter_room(self, sid: str, room: str, namespace: str) -> None: ...
+
+    async def leave_room(self, sid: str, room: str, namespace: str) -> None: ...
+
+    async def send(self, sid: str, event: str, payload: dict[str, Any], namespace: str) -> None: ...
+
+    async def disconnect(self, sid: str, namespace: str) -> None: ...
+
+
+class RateLimitStore(Protocol):
+    """Keeps one sliding log per key; a refused hit changes nothing."""
+
+    async def hit(self, key: str, rule: RateRule, now: float) -> Decision: ...
+
+
+class ConnectionSlotStore(Protocol):
+    """Concurrent connections per key, capped; release is idempotent."""
+
+    async def acquire(self, key: str, holder: str, cap: int, now: float) -> bool: ...
+
+    async def release(self, key: str, holder: str) -> None: ...
+
+
+class JobScheduler(Protocol):
+    def schedule(self, job_id: str) -> None:
+        """Runs the job soon, somewhere; returns at once."""
+        ...
+
+
+class JobSignals(Protocol):
+    """Pause/resume signals that reach a running job wherever it runs."""
+
+    def pause(self, job_id: str) -> None: ...
+
+    def resume(self, job_id: str) -> None: ...
+
+    def is_paused(self, job_id: str) -> bool: ...
+
+    async def wait_resumed(self, job_id: str) -> None: ...
+
+    def forget(self, job_id: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ServerMetrics:
+    memory_bytes: int
+    cpu_percent: float
+
+
+class SystemProbe(Protocol):
+    def sample(self) -> ServerMetrics: ...
+
+
+class HealthProbe(Protocol):
+    component: str
+
+    async def check(self) -> ComponentHealth: ...
+
+
+class PlatformUnavailable(Exception):
+    """The platform could not be reached or refused the credentials."""
+
+    def __init__(self, message: str, retry_possible: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_possible = retry_possible

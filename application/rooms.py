@@ -1,0 +1,35 @@
+"""join_room and leave_room: rooms scoped to the caller's own user id, any room for admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from application.client_events import Reply
+from application.connections import Connection
+from application.ports import Transport
+from domain import events, messages
+from domain.access import check_room_access
+
+
+class JoinRoom:
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    async def __call__(self, conn: Connection, data: dict[str, Any]) -> Reply:
+        room = data["room_name"]
+        check_room_access(conn.user, room)
+        await self._transport.enter_room(conn.sid, room, conn.namespace)
+        conn.rooms.add(room)
+        return Reply(events.ROOM_JOINED, messages.room_joined(room))
+
+
+class LeaveRoom:
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    async def __call__(self, conn: Connection, data: dict[str, Any]) -> Reply:
+        room = data["room_name"]
+        check_room_access(conn.user, room)
+        await self._transport.leave_room(conn.sid, room, conn.namespace)
+        conn.rooms.discard(room)
+        return Reply(events.ROOM_LEFT, messages.room_left(room))

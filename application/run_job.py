@@ -1,0 +1,196 @@
+"""Runs one caption job: sync the platform's posts, caption each, tell the user and the admins as it goes."""
+
+from __future__ import annotations
+
+import logging
+
+from application.outbox import Outbox
+from application.ports import (
+    CaptionFailure,
+    CaptionGenerator,
+    Clock,
+    JobRepository,
+    JobSignals,
+    PlatformRepository,
+    PlatformUnavailable,
+    PostSource,
+    UserRepository,
+)
+from domain import events, messages
+from domain.identity import User
+from domain.jobs import CaptionJob, CaptionResult, JobStatus, PostImage
+from domain.platforms import PlatformConnection, PlatformStatus
+
+log = logging.getLogger("vedfolnir.jobs")
+
+
+class RunCaptionJob:
+    def __init__(
+        self,
+        jobs: JobRepository,
+        users: UserRepository,
+        platforms: PlatformRepository,
+        source: PostSource,
+        generator: CaptionGenerator,
+        signals: JobSignals,
+        outbox: Outbox,
+        clock: Clock,
+    ) -> None:
+        self._jobs = jobs
+        self._users = users
+        self._platforms = platforms
+        self._source = source
+        self._generator = generator
+        self._signals = signals
+        self._outbox = outbox
+        self._clock = clock
+
+    async def __call__(self, job_id: str) -> None:
+        job = await self._jobs.get(job_id)
+        if job is None or not job.is_active:
+            return
+        user = await self._users.get(job.user_id)
+        platform = await self._platforms.get(job.platform_id)
+        if user is None or platform is None:
+            await self._fail(job, None, "PLATFORM_CONNECTION_ERROR", "The job's user or platform is gone", False)
+            return
+        if job.status is JobStatus.PAUSED:
+            self._signals.pause(job.id)
+        try:
+            posts = await self._sync(platform, job.max_posts)
+        except PlatformUnavailable as exc:
+            await self._set_platform(platform, PlatformStatus.ERROR)
+            await self._fail(job, None, "PLATFORM_CONNECTION_ERROR", exc.message, exc.retry_possible)
+            return
+        first_start = job.started_at is None
+        job.start(len(posts), self._clock.now())
+        if not await self._jobs.transition(job, (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED)):
+            return
+        await self._jobs.save_progress(job)
+        if first_start:
+            eta = job.estimated_time_remaining(self._clock.now(), self._generator.seconds_per_post_estimate)
+            await self._outbox.to_user(job.user_id, events.CAPTION_GENERATION_STARTED, messages.job_started(job, eta))
+            await self._activity(user, "caption_generation_started", job, platform)
+        done = {result.post_id for result in await self._jobs.results(job.id)}
+        for number, post in enumerate(posts, start=1):
+            if post.post_id in done:
+                continue
+            resumed = await self._wait_while_paused(job)
+            if resumed is None:
+                return
+            job = resumed
+            await self._caption_one(job, number, post)
+        final = await self._wait_while_paused(job)
+        if final is None:
+            return
+        job = final
+        job.finish(JobStatus.COMPLETED, self._clock.now())
+        if await self._jobs.transition(job, (JobStatus.RUNNING,)):
+            self._signals.forget(job.id)
+            await self._outbox.to_user(job.user_id, events.CAPTION_GENERATION_COMPLETED, messages.job_completed(job))
+            await self._activity(user, "caption_generation_completed", job, platform)
+
+    async def _sync(self, platform: PlatformConnection, limit: int | None) -> list[PostImage]:
+        await self._set_platform(platform, PlatformStatus.SYNCING)
+        posts: list[PostImage] = []
+        async for page in self._source.pages(platform, limit):
+            posts.extend(page.posts)
+            total = max(page.total_hint or 0, len(posts))
+            await self._outbox.to_user(
+                platform.user_id,
+                events.PLATFORM_SYNC_PROGRESS,
+                messages.sync_progress(platform, "posts", len(posts), total),
+            )
+        await self._set_platform(platform, PlatformStatus.CONNECTED, last_sync=self._clock.now())
+        return posts
+
+    async def _caption_one(self, job: CaptionJob, number: int, post: PostImage) -> None:
+        job.current_post_id, job.current_post_url = post.post_id, post.post_url
+        eta = job.estimated_time_remaining(self._clock.now(), self._generator.seconds_per_post_estimate)
+        await self._outbox.to_user(
+            job.user_id, events.CAPTION_PROGRESS, messages.job_progress(job, number, "processing", eta)
+        )
+        try:
+            caption = await self._generator.caption(post)
+            result = CaptionResult(
+                job.id,
+                post.post_id,
+                post.post_url,
+                post.image_url,
+                caption.text,
+                caption.confidence_score,
+                caption.processing_time,
+            )
+            failure = None
+        except CaptionFailure as exc:
+            failure = exc
+            result = CaptionResult(
+                job.id,
+                post.post_id,
+                post.post_url,
+                post.image_url,
+                None,
+                None,
+                0.0,
+                exc.error_type,
+                exc.message,
+            )
+        job.record(result)
+        await self._jobs.add_result(job, result)
+        if failure is None:
+            await self._outbox.to_user(job.user_id, events.CAPTION_GENERATED, messages.caption_generated(job, result))
+        else:
+            await self._outbox.to_user(
+                job.user_id,
+                events.CAPTION_GENERATION_ERROR,
+                messages.job_error(job, post.post_id, failure.error_type, failure.message, failure.retry_possible),
+            )
+        eta = job.estimated_time_remaining(self._clock.now(), self._generator.seconds_per_post_estimate)
+        status = "captioned" if failure is None else "failed"
+        await self._outbox.to_user(
+            job.user_id, events.CAPTION_PROGRESS, messages.job_progress(job, number, status, eta)
+        )
+
+    async def _wait_while_paused(self, job: CaptionJob) -> CaptionJob | None:
+        """The job as it stands once it may run again, or None if it ended meanwhile."""
+        if not self._signals.is_paused(job.id):
+            return job
+        stored = await self._jobs.get(job.id)
+        if stored is None or not stored.is_active:
+            return None
+        await self._outbox.to_user(job.user_id, events.CAPTION_GENERATION_PAUSED, messages.job_paused(stored))
+        await self._signals.wait_resumed(job.id)
+        stored = await self._jobs.get(job.id)
+        if stored is None or not stored.is_active:
+            return None
+        await self._outbox.to_user(
+            job.user_id, events.CAPTION_GENERATION_RESUMED, messages.caption_status(job.user_id, stored)
+        )
+        return stored
+
+    async def _fail(
+        self, job: CaptionJob, post_id: str | None, error_type: str, message: str, retry_possible: bool
+    ) -> None:
+        job.finish(JobStatus.FAILED, self._clock.now())
+        await self._jobs.transition(job, (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED))
+        self._signals.forget(job.id)
+        await self._outbox.to_user(
+            job.user_id,
+            events.CAPTION_GENERATION_ERROR,
+            messages.job_error(job, post_id, error_type, message, retry_possible),
+        )
+        await self._outbox.to_user(job.user_id, events.CAPTION_GENERATION_COMPLETED, messages.job_completed(job))
+
+    async def _set_platform(
+        self, platform: PlatformConnection, status: PlatformStatus, last_sync: float | None = None
+    ) -> None:
+        updated = await self._platforms.set_status(platform.id, status, last_sync)
+        await self._outbox.to_user(
+            platform.user_id, events.PLATFORM_CONNECTION_STATUS, messages.platform_status(updated)
+        )
+
+    async def _activity(self, user: User, activity: str, job: CaptionJob, platform: PlatformConnection) -> None:
+        details = {"job_id": job.id, "posts_count": job.total_posts, "platform": platform.platform_type.value}
+        if activity == "caption_generation_completed":
+            details.update(successful_captions=job.successful, failed_captions=job.failed)
+        await self._outbox.to_admins(events.USER_ACTIVITY_UPDATE, messages.user_activity(user, activity, details))

@@ -1,0 +1,82 @@
+"""Issue, revoke and sweep sessions: dead sessions lose their sockets without a query per event."""
+
+from __future__ import annotations
+
+import logging
+
+from application.connect import EndConnections
+from application.connections import ConnectionRegistry
+from application.ports import Clock, SessionRepository, TokenSource, UserRepository
+from domain.errors import DomainError, ErrorCode
+from domain.identity import Role, Session, User, new_session
+
+log = logging.getLogger("vedfolnir.sessions")
+
+
+class AddUser:
+    def __init__(self, users: UserRepository) -> None:
+        self._users = users
+
+    async def __call__(self, username: str, role: Role, active: bool = True) -> User:
+        if not username or len(username) > 100 or not username.replace("_", "").replace(".", "").isalnum():
+            raise DomainError(ErrorCode.INVALID_MESSAGE, "Usernames are 1-100 letters, digits, '_' or '.'")
+        if await self._users.get_by_username(username) is not None:
+            raise DomainError(ErrorCode.INVALID_MESSAGE, "That username is taken", username=username)
+        return await self._users.add(username, role, active)
+
+
+class IssueSession:
+    def __init__(self, users: UserRepository, sessions: SessionRepository, tokens: TokenSource, clock: Clock) -> None:
+        self._users = users
+        self._sessions = sessions
+        self._tokens = tokens
+        self._clock = clock
+
+    async def __call__(self, username: str, ttl_seconds: float) -> Session:
+        user = await self._users.get_by_username(username)
+        if user is None or not user.active:
+            raise DomainError(ErrorCode.NOT_FOUND, "No such active user", username=username)
+        if not 0 < ttl_seconds <= 366 * 86400:
+            raise DomainError(ErrorCode.INVALID_MESSAGE, "ttl must be between 1 second and a year")
+        session = new_session(self._tokens.secret(), self._tokens.secret(), user, self._clock.now(), ttl_seconds)
+        await self._sessions.add(session)
+        return session
+
+
+class RevokeSession:
+    """Revokes in storage and ends this node's sockets of the session at once."""
+
+    def __init__(self, sessions: SessionRepository, end: EndConnections) -> None:
+        self._sessions = sessions
+        self._end = end
+
+    async def __call__(self, session_id: str) -> bool:
+        found = await self._sessions.revoke(session_id)
+        await self._end.for_sessions({session_id})
+        return found
+
+
+class SweepSessions:
+    """Periodically: one query for every connected session; the dead ones get auth_error and are disconnected."""
+
+    def __init__(
+        self, registry: ConnectionRegistry, sessions: SessionRepository, end: EndConnections, clock: Clock
+    ) -> None:
+        self._registry = registry
+        self._sessions = sessions
+        self._end = end
+        self._clock = clock
+
+    async def __call__(self) -> int:
+        ids = self._registry.session_ids()
+        if not ids:
+            return 0
+        now = self._clock.now()
+        dead = await self._sessions.dead_among(ids, now)
+        ended = await self._end.for_sessions(dead) if dead else 0
+        live = ids - dead
+        if live:
+            await self._sessions.touch(live, now)
+        if ended:
+            log.info("ended %d sockets of %d dead sessions", ended, len(dead))
+        return ended

@@ -1,0 +1,1 @@
+"""Pure models of the real-time service: standard library only, no I/O, time passed in."""

@@ -1,0 +1,90 @@
+"""Names of every event of the API reference and the schemas of what clients and hosts may send."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from domain.validation import Field
+
+# Server -> client
+AUTH_REQUIRED: Final = "auth_required"
+AUTH_ERROR: Final = "auth_error"
+CAPTION_GENERATION_STARTED: Final = "caption_generation_started"
+CAPTION_PROGRESS: Final = "caption_progress"
+CAPTION_GENERATED: Final = "caption_generated"
+CAPTION_GENERATION_COMPLETED: Final = "caption_generation_completed"
+CAPTION_GENERATION_ERROR: Final = "caption_generation_error"
+CAPTION_GENERATION_PAUSED: Final = "caption_generation_paused"
+CAPTION_GENERATION_RESUMED: Final = "caption_generation_resumed"
+PLATFORM_CONNECTION_STATUS: Final = "platform_connection_status"
+PLATFORM_SYNC_PROGRESS: Final = "platform_sync_progress"
+USER_NOTIFICATION: Final = "user_notification"
+SYSTEM_STATUS_UPDATE: Final = "system_status_update"
+ADMIN_ALERT: Final = "admin_alert"
+USER_ACTIVITY_UPDATE: Final = "user_activity_update"
+ADMIN_NOTIFICATION: Final = "admin_notification"
+ROOM_JOINED: Final = "room_joined"
+ROOM_LEFT: Final = "room_left"
+CAPTION_STATUS_RESPONSE: Final = "caption_status_response"
+ERROR: Final = "error"
+RATE_LIMIT_EXCEEDED: Final = "rate_limit_exceeded"
+
+# Client -> server
+JOIN_ROOM: Final = "join_room"
+LEAVE_ROOM: Final = "leave_room"
+REQUEST_CAPTION_STATUS: Final = "request_caption_status"
+PAUSE_CAPTION_GENERATION: Final = "pause_caption_generation"
+RESUME_CAPTION_GENERATION: Final = "resume_caption_generation"
+
+_ROOM = re.compile(r"[A-Za-z0-9_:.\-]{1,100}")
+_USER_ID = Field("int", minimum=1, maximum=2**53)
+
+CLIENT_EVENT_SCHEMAS: Final[dict[str, dict[str, Field]]] = {
+    JOIN_ROOM: {
+        "room_name": Field("str", required=True, max_length=100, escape=False),
+        "room_type": Field("str", max_length=50),
+    },
+    LEAVE_ROOM: {"room_name": Field("str", required=True, max_length=100, escape=False)},
+    REQUEST_CAPTION_STATUS: {"user_id": _USER_ID},
+    PAUSE_CAPTION_GENERATION: {"user_id": _USER_ID, "reason": Field("str", max_length=200)},
+    RESUME_CAPTION_GENERATION: {"user_id": _USER_ID},
+}
+
+NOTIFICATION_TYPES = frozenset({"info", "success", "warning", "error"})
+ALERT_SEVERITIES = frozenset({"info", "warning", "error", "critical"})
+COMPONENTS = frozenset({"websocket_server", "database", "redis", "ollama", "platform_apis"})
+PRIORITIES = frozenset({"low", "normal", "high", "critical"})
+
+USER_NOTIFICATION_SCHEMA: Final = {
+    "user_id": Field("int", required=True, minimum=1, maximum=2**53),
+    "type": Field("str", choices=NOTIFICATION_TYPES),
+    "title": Field("str", required=True),
+    "message": Field("str", required=True),
+    "action_url": Field("str", max_length=1000, escape=False),
+    "action_text": Field("str", max_length=100),
+    "auto_dismiss": Field("bool"),
+    "dismiss_timeout": Field("int", minimum=0, maximum=600_000),
+}
+
+ADMIN_NOTIFICATION_SCHEMA: Final = {
+    "type": Field("str", max_length=100, pattern=re.compile(r"[a-z0-9_]{1,100}")),
+    "priority": Field("str", choices=PRIORITIES),
+    "title": Field("str", required=True),
+    "message": Field("str", required=True),
+    "action_required": Field("bool"),
+}
+
+ADMIN_ALERT_SCHEMA: Final = {
+    "severity": Field("str", required=True, choices=ALERT_SEVERITIES),
+    "component": Field("str", required=True, choices=COMPONENTS),
+    "title": Field("str", required=True),
+    "message": Field("str", required=True),
+    "recommended_action": Field("str"),
+}
+
+START_JOB_SCHEMA: Final = {
+    "user_id": Field("int", required=True, minimum=1, maximum=2**53),
+    "platform_id": Field("int", minimum=1, maximum=2**53),
+    "max_posts": Field("int", minimum=1, maximum=10_000),
+}

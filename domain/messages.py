@@ -1,0 +1,232 @@
+"""Payload builders for every server-to-client event, field by field as the API reference lists them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.errors import DomainError, ErrorCode
+from domain.identity import User
+from domain.jobs import CaptionJob, CaptionResult
+from domain.platforms import PlatformConnection
+from domain.rate_limit import Decision
+
+Payload = dict[str, Any]
+
+
+def iso_utc(epoch_seconds: float) -> str:
+    """ISO 8601 in UTC with millisecond precision and a Z suffix."""
+    moment = datetime.fromtimestamp(epoch_seconds, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def error(err: DomainError, original_event: str | None, user_id: int | None) -> Payload:
+    details: Payload = {"original_event": original_event, "user_id": user_id}
+    details.update(err.details)
+    return {
+        "error_code": err.code.value,
+        "error_message": err.message,
+        "error_details": details,
+        "retry_possible": err.retry_possible,
+    }
+
+
+def rate_limited(decision: Decision, original_event: str | None) -> Payload:
+    return {
+        "error_code": ErrorCode.RATE_LIMIT_EXCEEDED.value,
+        "error_message": "Too many messages; wait until reset_time",
+        "limit": decision.limit,
+        "remaining": decision.remaining,
+        "reset_time": iso_utc(decision.reset_at),
+        "original_event": original_event,
+        "retry_possible": True,
+    }
+
+
+def auth_required(redirect_url: str) -> Payload:
+    return {
+        "message": "Authentication required for WebSocket connection",
+        "error_code": ErrorCode.AUTH_REQUIRED.value,
+        "redirect_url": redirect_url,
+    }
+
+
+def auth_error(err: DomainError, redirect_url: str) -> Payload:
+    return {"message": err.message, "error_code": err.code.value, "redirect_url": redirect_url}
+
+
+def connection_refused(err: DomainError) -> Payload:
+    """The connect_error data for refusals that are not about authentication (limits, CSRF)."""
+    payload: Payload = {
+        "message": err.message,
+        "error_code": err.code.value,
+        "retry_possible": err.retry_possible,
+    }
+    payload.update(err.details)
+    return payload
+
+
+def job_started(job: CaptionJob, estimated_duration: int) -> Payload:
+    return {
+        "user_id": job.user_id,
+        "job_id": job.id,
+        "total_posts": job.total_posts,
+        "estimated_duration": estimated_duration,
+    }
+
+
+def job_progress(job: CaptionJob, current_post: int, status: str, eta: int) -> Payload:
+    """Progress once post number `current_post` (1-based) reached `status`."""
+    return {
+        "user_id": job.user_id,
+        "job_id": job.id,
+        "current_post": current_post,
+        "total_posts": job.total_posts,
+        "progress_percentage": job.progress_percentage,
+        "current_post_id": job.current_post_id,
+        "current_post_url": job.current_post_url,
+        "status": status,
+        "estimated_time_remaining": eta,
+    }
+
+
+def caption_generated(job: CaptionJob, result: CaptionResult) -> Payload:
+    return {
+        "user_id": job.user_id,
+        "job_id": job.id,
+        "post_id": result.post_id,
+        "post_url": result.post_url,
+        "caption": result.caption,
+        "confidence_score": result.confidence_score,
+        "processing_time": round(result.processing_time, 3),
+    }
+
+
+def job_completed(job: CaptionJob) -> Payload:
+    total_time = job.running_seconds
+    return {
+        "user_id": job.user_id,
+        "job_id": job.id,
+        "status": job.status.value,
+        "total_posts_processed": job.processed,
+        "successful_captions": job.successful,
+        "failed_captions": job.failed,
+        "total_processing_time": round(total_time, 3),
+        "average_processing_time": round(total_time / job.processed, 3) if job.processed else 0.0,
+    }
+
+
+def job_error(job: CaptionJob, post_id: str | None, error_type: str, message: str, retry_possible: bool) -> Payload:
+    return {
+        "user_id": job.user_id,
+        "job_id": job.id,
+        "post_id": post_id,
+        "error_type": error_type,
+        "error_message": message,
+        "retry_possible": retry_possible,
+    }
+
+
+def job_paused(job: CaptionJob) -> Payload:
+    return {**caption_status(job.user_id, job), "reason": job.pause_reason}
+
+
+def caption_status(user_id: int, job: CaptionJob | None) -> Payload:
+    if job is None:
+        return {
+            "user_id": user_id,
+            "is_active": False,
+            "job_id": None,
+            "status": None,
+            "current_progress": None,
+        }
+    return {
+        "user_id": user_id,
+        "is_active": job.is_active,
+        "job_id": job.id,
+        "status": job.status.value,
+        "current_progress": {
+            "current_post": job.processed,
+            "total_posts": job.total_posts,
+            "progress_percentage": job.progress_percentage,
+        },
+    }
+
+
+def room_joined(room_name: str) -> Payload:
+    return {"room_name": room_name, "success": True, "message": "Successfully joined room"}
+
+
+def room_left(room_name: str) -> Payload:
+    return {"room_name": room_name, "success": True, "message": "Successfully left room"}
+
+
+def platform_status(platform: PlatformConnection) -> Payload:
+    return {
+        "user_id": platform.user_id,
+        "platform_id": platform.id,
+        "platform_name": platform.name,
+        "platform_type": platform.platform_type.value,
+        "status": platform.status.value,
+        "last_sync": iso_utc(platform.last_sync) if platform.last_sync is not None else None,
+    }
+
+
+def sync_progress(platform: PlatformConnection, sync_type: str, current: int, total: int) -> Payload:
+    return {
+        "user_id": platform.user_id,
+        "platform_id": platform.id,
+        "sync_type": sync_type,
+        "current_item": current,
+        "total_items": total,
+        "progress_percentage": min(100, current * 100 // total) if total else 100,
+    }
+
+
+def user_notification(fields: Payload, notification_id: str) -> Payload:
+    return {
+        "user_id": fields["user_id"],
+        "notification_id": notification_id,
+        "type": fields.get("type", "info"),
+        "title": fields["title"],
+        "message": fields["message"],
+        "action_url": fields.get("action_url"),
+        "action_text": fields.get("action_text"),
+        "auto_dismiss": fields.get("auto_dismiss", True),
+        "dismiss_timeout": fields.get("dismiss_timeout", 10_000),
+    }
+
+
+def admin_notification(fields: Payload, notification_id: str) -> Payload:
+    return {
+        "notification_id": notification_id,
+        "type": fields.get("type", "system_message"),
+        "priority": fields.get("priority", "normal"),
+        "title": fields["title"],
+        "message": fields["message"],
+        "action_required": fields.get("action_required", False),
+    }
+
+
+def admin_alert(fields: Payload, alert_id: str) -> Payload:
+    return {
+        "alert_id": alert_id,
+        "severity": fields["severity"],
+        "component": fields["component"],
+        "title": fields["title"],
+        "message": fields["message"],
+        "recommended_action": fields.get("recommended_action"),
+    }
+
+
+def system_status(component: str, status: str, metrics: Payload) -> Payload:
+    return {"component": component, "status": status, "metrics": metrics}
+
+
+def user_activity(user: User, activity_type: str, details: Payload) -> Payload:
+    return {
+        "user_id": user.id,
+        "username": user.username,
+        "activity_type": activity_type,
+        "details": details,
+    }
