@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import html
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ class ClientEventGate:
         correlation_id = data.get("message_id") if isinstance(data, dict) else None
         if not isinstance(correlation_id, str) or len(correlation_id) > 100:
             correlation_id = None
-        name = event if isinstance(event, str) and len(event) <= 100 else None
+        name = html.escape(event) if isinstance(event, str) and len(event) <= 100 else None
         try:
             if self._measure(data) > self._limits.max_message_bytes:
                 raise DomainError(

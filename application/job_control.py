@@ -26,11 +26,10 @@ class RequestCaptionStatus:
 
 
 class PauseCaptionGeneration:
-    """Pauses the active job durably; the runner stops before its next post."""
+    """Pauses the active job durably; its runner reads the state before each post and stops there."""
 
-    def __init__(self, jobs: JobRepository, signals: JobSignals, clock: Clock) -> None:
+    def __init__(self, jobs: JobRepository, clock: Clock) -> None:
         self._jobs = jobs
-        self._signals = signals
         self._clock = clock
 
     async def __call__(self, conn: Connection, data: dict[str, Any]) -> Reply:
@@ -42,7 +41,6 @@ class PauseCaptionGeneration:
         job.pause(reason or "user_requested", self._clock.now())
         if not await self._jobs.transition(job, (JobStatus.RUNNING, JobStatus.QUEUED)):
             raise _moved_on()
-        self._signals.pause(job.id)
         return Reply(events.CAPTION_STATUS_RESPONSE, messages.job_paused(job))
 
 
@@ -61,7 +59,7 @@ class ResumeCaptionGeneration:
         job.resume(self._clock.now())
         if not await self._jobs.transition(job, (JobStatus.PAUSED,)):
             raise _moved_on()
-        self._signals.resume(job.id)
+        self._signals.wake(job.id)
         return Reply(events.CAPTION_STATUS_RESPONSE, messages.caption_status(user_id, job))
 
 

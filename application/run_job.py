@@ -35,7 +35,9 @@ class RunCaptionJob:
         signals: JobSignals,
         outbox: Outbox,
         clock: Clock,
+        recheck_seconds: float = 5.0,
     ) -> None:
+        self._recheck_seconds = recheck_seconds
         self._jobs = jobs
         self._users = users
         self._platforms = platforms
@@ -54,18 +56,21 @@ class RunCaptionJob:
         if user is None or platform is None:
             await self._fail(job, None, "PLATFORM_CONNECTION_ERROR", "The job's user or platform is gone", False)
             return
-        if job.status is JobStatus.PAUSED:
-            self._signals.pause(job.id)
         try:
             posts = await self._sync(platform, job.max_posts)
         except PlatformUnavailable as exc:
             await self._set_platform(platform, PlatformStatus.ERROR)
             await self._fail(job, None, "PLATFORM_CONNECTION_ERROR", exc.message, exc.retry_possible)
             return
-        first_start = job.started_at is None
-        job.start(len(posts), self._clock.now())
-        if not await self._jobs.transition(job, (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED)):
-            return
+        while True:  # read-modify-write guarded by the status read, so a pause during the sync survives
+            stored = await self._jobs.get(job_id)
+            if stored is None or not stored.is_active:
+                return
+            job, before = stored, stored.status
+            first_start = job.started_at is None
+            job.start(len(posts), self._clock.now())
+            if await self._jobs.transition(job, (before,)):
+                break
         await self._jobs.save_progress(job)
         if first_start:
             eta = job.estimated_time_remaining(self._clock.now(), self._generator.seconds_per_post_estimate)
@@ -75,20 +80,23 @@ class RunCaptionJob:
         for number, post in enumerate(posts, start=1):
             if post.post_id in done:
                 continue
-            resumed = await self._wait_while_paused(job)
-            if resumed is None:
+            current = await self._runnable(job.id)
+            if current is None:
                 return
-            job = resumed
-            await self._caption_one(job, number, post)
-        final = await self._wait_while_paused(job)
-        if final is None:
-            return
-        job = final
-        job.finish(JobStatus.COMPLETED, self._clock.now())
-        if await self._jobs.transition(job, (JobStatus.RUNNING,)):
-            self._signals.forget(job.id)
-            await self._outbox.to_user(job.user_id, events.CAPTION_GENERATION_COMPLETED, messages.job_completed(job))
-            await self._activity(user, "caption_generation_completed", job, platform)
+            await self._caption_one(current, number, post)
+        await self._complete(job.id, user, platform)
+
+    async def _complete(self, job_id: str, user: User, platform: PlatformConnection) -> None:
+        while True:
+            job = await self._runnable(job_id)
+            if job is None:
+                return
+            job.finish(JobStatus.COMPLETED, self._clock.now())
+            if await self._jobs.transition(job, (JobStatus.RUNNING,)):
+                break  # else it was paused meanwhile: wait for it again
+        self._signals.forget(job_id)
+        await self._outbox.to_user(job.user_id, events.CAPTION_GENERATION_COMPLETED, messages.job_completed(job))
+        await self._activity(user, "caption_generation_completed", job, platform)
 
     async def _sync(self, platform: PlatformConnection, limit: int | None) -> list[PostImage]:
         await self._set_platform(platform, PlatformStatus.SYNCING)
@@ -151,22 +159,24 @@ class RunCaptionJob:
             job.user_id, events.CAPTION_PROGRESS, messages.job_progress(job, number, status, eta)
         )
 
-    async def _wait_while_paused(self, job: CaptionJob) -> CaptionJob | None:
-        """The job as it stands once it may run again, or None if it ended meanwhile."""
-        if not self._signals.is_paused(job.id):
-            return job
-        stored = await self._jobs.get(job.id)
-        if stored is None or not stored.is_active:
-            return None
-        await self._outbox.to_user(job.user_id, events.CAPTION_GENERATION_PAUSED, messages.job_paused(stored))
-        await self._signals.wait_resumed(job.id)
-        stored = await self._jobs.get(job.id)
-        if stored is None or not stored.is_active:
-            return None
-        await self._outbox.to_user(
-            job.user_id, events.CAPTION_GENERATION_RESUMED, messages.caption_status(job.user_id, stored)
-        )
-        return stored
+    async def _runnable(self, job_id: str) -> CaptionJob | None:
+        """The stored job once it may run its next post, or None if it ended meanwhile."""
+        announced = False
+        while True:
+            self._signals.arm(job_id)  # a wake from here on ends the wait below at once
+            job = await self._jobs.get(job_id)
+            if job is None or not job.is_active:
+                return None
+            if job.status is not JobStatus.PAUSED:
+                if announced:
+                    await self._outbox.to_user(
+                        job.user_id, events.CAPTION_GENERATION_RESUMED, messages.caption_status(job.user_id, job)
+                    )
+                return job
+            if not announced:
+                await self._outbox.to_user(job.user_id, events.CAPTION_GENERATION_PAUSED, messages.job_paused(job))
+                announced = True
+            await self._signals.wait(job_id, self._recheck_seconds)
 
     async def _fail(
         self, job: CaptionJob, post_id: str | None, error_type: str, message: str, retry_possible: bool

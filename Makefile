@@ -1,0 +1,52 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+API_TOKEN ?= demo-api-token
+export API_TOKEN
+
+.PHONY: run test install services lint unit integration bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/vedfolnir-realtime db upgrade
+	$(BIN)/vedfolnir-realtime demo seed
+	@echo ""
+	@echo "Demo sessions (cookie '$${SESSION_COOKIE_NAME:-session}', or auth={session_id, csrf_token}):"
+	@echo "  $(BIN)/vedfolnir-realtime sessions issue demo     # the demo user (reviewer)"
+	@echo "  $(BIN)/vedfolnir-realtime sessions issue admin    # the demo admin"
+	@echo "HTTP API bearer token: $(API_TOKEN)"
+	@echo ""
+	DEMO_MODE=true $(BIN)/vedfolnir-realtime serve
+
+services:
+	bash .ci/services.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: install
+	$(BIN)/python -m pytest -q tests/unit
+
+integration: install services
+	$(BIN)/python -m pytest -q tests/integration
+
+test: install services lint
+	$(BIN)/python -m pytest -q tests
+
+bench: install services
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info vedfolnir-realtime.db*

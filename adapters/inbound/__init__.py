@@ -1,0 +1,1 @@
+"""Inbound adapters: Socket.IO on aiohttp, the HTTP API and the CLI."""

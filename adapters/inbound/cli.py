@@ -1,0 +1,133 @@
+"""The `vedfolnir-realtime` console script: serve, migrate, manage users, sessions and platform connections."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+import bootstrap
+from adapters.inbound.http_api import session_json
+from domain.errors import DomainError
+from domain.identity import Role
+from domain.platforms import PlatformType
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vedfolnir-realtime", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve Socket.IO at /socket.io/ and the HTTP API")
+    serve.add_argument("--host", help="default: FLASK_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: FLASK_PORT or 5000")
+    serve.add_argument("--demo", action="store_true", help="seed the demo user and admin (same as DEMO_MODE=true)")
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="apply every Alembic migration to DATABASE_URL")
+
+    users = commands.add_parser("users", help="users").add_subparsers(dest="action", required=True)
+    add_user = users.add_parser("add", help="add a user")
+    add_user.add_argument("username")
+    add_user.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
+    add_user.add_argument("--inactive", action="store_true")
+
+    sessions = commands.add_parser("sessions", help="sessions").add_subparsers(dest="action", required=True)
+    issue = sessions.add_parser("issue", help="issue a session; prints JSON with cookie name, id, CSRF token, expiry")
+    issue.add_argument("username")
+    issue.add_argument("--ttl", type=float, help="lifetime in seconds (default: SESSION_TTL_SECONDS)")
+    revoke = sessions.add_parser("revoke", help="revoke a session; its sockets are disconnected")
+    revoke.add_argument("session_id")
+
+    platforms = commands.add_parser("platforms", help="platform connections").add_subparsers(
+        dest="action", required=True
+    )
+    add_platform = platforms.add_parser("add", help="connect a user to a Pixelfed or Mastodon instance")
+    add_platform.add_argument("username")
+    add_platform.add_argument("--name", required=True)
+    add_platform.add_argument("--type", choices=[t.value for t in PlatformType], default=PlatformType.PIXELFED.value)
+    add_platform.add_argument("--url", required=True, help="instance URL, e.g. https://pixelfed.social")
+
+    demo = commands.add_parser("demo", help="demo data").add_subparsers(dest="action", required=True)
+    demo.add_parser("seed", help="add the demo user and admin with their demo platforms")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = bootstrap.Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "serve":
+        return _serve(settings, args)
+    try:
+        return asyncio.run(_run_command(settings, args))
+    except DomainError as err:
+        print(json.dumps({"error_code": err.code.value, "error_message": err.message, **err.details}), file=sys.stderr)
+        return 1
+
+
+def _serve(settings: bootstrap.Settings, args: argparse.Namespace) -> int:
+    if args.demo:
+        settings.demo_mode = True
+    host = args.host or settings.flask_host
+    port = args.port or settings.flask_port
+    app = bootstrap.build_app(bootstrap.build_container(settings))
+    print(f"vedfolnir-realtime serving on http://{host}:{port} (Socket.IO at /socket.io/)", flush=True)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    return 0
+
+
+async def _run_command(settings: bootstrap.Settings, args: argparse.Namespace) -> int:
+    container = bootstrap.build_container(settings)
+    actions: dict[tuple[str, str], Callable[[bootstrap.Container], Awaitable[Any]]] = {
+        ("db", "upgrade"): lambda c: _noop(),
+        ("users", "add"): lambda c: c.add_user()(args.username, Role(args.role), not args.inactive),
+        ("sessions", "issue"): lambda c: c.issue_session()(args.username, args.ttl or settings.session_ttl_seconds),
+        ("sessions", "revoke"): lambda c: c.revoke_session()(args.session_id),
+        ("platforms", "add"): lambda c: _add_platform(c, args),
+        ("demo", "seed"): lambda c: c.seed_demo()(),
+    }
+    async with bootstrap.running(container):
+        result = await actions[(args.command, args.action)](container)
+    _print(args, result, settings)
+    return 0 if result is not False else 1
+
+
+async def _noop() -> str:
+    return "migrated"
+
+
+async def _add_platform(container: bootstrap.Container, args: argparse.Namespace) -> Any:
+    user = await container.users().get_by_username(args.username)
+    if user is None:
+        print(f"no such user: {args.username}", file=sys.stderr)
+        return False
+    return await container.platforms().add(user.id, args.name, PlatformType(args.type), args.url)
+
+
+def _print(args: argparse.Namespace, result: Any, settings: bootstrap.Settings) -> None:
+    if args.command == "sessions" and args.action == "issue":
+        print(json.dumps(session_json(result, settings.session_cookie_name)))
+    elif args.command == "sessions":
+        print(json.dumps({"session_id": args.session_id, "revoked": bool(result)}))
+    elif args.command == "users":
+        print(
+            json.dumps(
+                {"id": result.id, "username": result.username, "role": result.role.value, "active": result.active}
+            )
+        )
+    elif args.command == "platforms" and result is not False:
+        print(json.dumps({"id": result.id, "user_id": result.user_id, "name": result.name}))
+    elif args.command == "demo":
+        print(json.dumps([{"id": u.id, "username": u.username, "role": u.role.value} for u in result]))
+    elif args.command == "db":
+        print(f"database at {settings.database_url} is at the latest migration")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

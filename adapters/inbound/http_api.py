@@ -1,0 +1,185 @@
+"""The HTTP API beside the socket: health for orchestrators, and bearer-authenticated calls for host applications."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from application.notifications import NotifyAdmins, NotifyUser, RaiseAdminAlert
+from application.ports import Clock, HealthProbe, TokenSource
+from application.sessions import IssueSession, RevokeSession
+from application.start_job import StartCaptionJob
+from domain import messages
+from domain.errors import DomainError, ErrorCode
+from domain.health import Health
+
+log = logging.getLogger("vedfolnir.http")
+
+MAX_BODY_BYTES = 64 * 1024
+
+_STATUS_BY_CODE = {
+    ErrorCode.AUTH_REQUIRED: 401,
+    ErrorCode.AUTH_INVALID_SESSION: 401,
+    ErrorCode.AUTH_INSUFFICIENT_PRIVILEGES: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.JOB_ALREADY_ACTIVE: 409,
+    ErrorCode.INVALID_JOB_STATE: 409,
+    ErrorCode.NO_ACTIVE_JOB: 409,
+    ErrorCode.MESSAGE_TOO_LARGE: 413,
+    ErrorCode.RATE_LIMIT_EXCEEDED: 429,
+    ErrorCode.DATABASE_ERROR: 503,
+    ErrorCode.INTERNAL_ERROR: 500,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HttpUseCases:
+    start_job: StartCaptionJob
+    notify_user: NotifyUser
+    notify_admins: NotifyAdmins
+    raise_alert: RaiseAdminAlert
+    issue_session: IssueSession
+    revoke_session: RevokeSession
+
+
+class HttpApi:
+    def __init__(
+        self,
+        use_cases: HttpUseCases,
+        readiness: list[HealthProbe],
+        api_token: str | None,
+        clock: Clock,
+        tokens: TokenSource,
+        cookie_name: str,
+    ) -> None:
+        self._uc = use_cases
+        self._readiness = readiness
+        self._api_token = api_token.encode() if api_token else None
+        self._clock = clock
+        self._tokens = tokens
+        self._cookie_name = cookie_name
+
+    def register(self, app: web.Application) -> None:
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/readyz", self.readyz)
+        guarded: list[tuple[str, str, Callable[[Any], Awaitable[tuple[int, dict[str, Any]]]]]] = [
+            ("POST", "/api/v1/caption-jobs", self._start_job),
+            ("POST", "/api/v1/notifications", self._notify_user),
+            ("POST", "/api/v1/admin/notifications", self._notify_admins),
+            ("POST", "/api/v1/admin/alerts", self._raise_alert),
+            ("POST", "/api/v1/sessions", self._issue_session),
+        ]
+        for method, path, action in guarded:
+            app.router.add_route(method, path, self._guard(action))
+        app.router.add_delete("/api/v1/sessions/{session_id}", self._guard(self._revoke_session, body=False))
+
+    async def healthz(self, _request: web.Request) -> web.Response:
+        return _json(200, {"status": "ok", "timestamp": messages.iso_utc(self._clock.now())})
+
+    async def readyz(self, _request: web.Request) -> web.Response:
+        reports = [await probe.check() for probe in self._readiness]
+        ready = all(r.status is not Health.UNHEALTHY for r in reports)
+        body = {
+            "status": "ready" if ready else "not_ready",
+            "components": {r.component: {"status": r.status.value, "detail": r.detail} for r in reports},
+            "timestamp": messages.iso_utc(self._clock.now()),
+        }
+        return _json(200 if ready else 503, body)
+
+    def _guard(
+        self, action: Callable[[Any], Awaitable[tuple[int, dict[str, Any]]]], body: bool = True
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def handler(request: web.Request) -> web.Response:
+            try:
+                self._authenticate(request)
+                argument: Any = await _read_json(request) if body else request.match_info["session_id"]
+                status, payload = await action(argument)
+            except DomainError as err:
+                return self._error(err, request)
+            except Exception:
+                log.exception("HTTP %s %s failed", request.method, request.path)
+                return self._error(
+                    DomainError(ErrorCode.INTERNAL_ERROR, "The server could not handle this request"), request
+                )
+            return _json(status, payload)
+
+        return handler
+
+    def _authenticate(self, request: web.Request) -> None:
+        if self._api_token is None:
+            raise DomainError(ErrorCode.AUTH_REQUIRED, "The host API is disabled: set API_TOKEN to enable it")
+        header = request.headers.get("Authorization", "")
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), self._api_token):
+            raise DomainError(ErrorCode.AUTH_REQUIRED, "A valid bearer token is required")
+
+    def _error(self, err: DomainError, request: web.Request) -> web.Response:
+        payload = messages.error(err, f"{request.method} {request.path}", None)
+        payload["timestamp"] = messages.iso_utc(self._clock.now())
+        payload["message_id"] = self._tokens.message_id()
+        return _json(_STATUS_BY_CODE.get(err.code, 400), {"event": "error", "data": payload})
+
+    async def _start_job(self, body: Any) -> tuple[int, dict[str, Any]]:
+        job = await self._uc.start_job.from_request(body)
+        return 202, {
+            "job_id": job.id,
+            "user_id": job.user_id,
+            "platform_id": job.platform_id,
+            "status": job.status.value,
+        }
+
+    async def _notify_user(self, body: Any) -> tuple[int, dict[str, Any]]:
+        return 202, await self._uc.notify_user(body)
+
+    async def _notify_admins(self, body: Any) -> tuple[int, dict[str, Any]]:
+        return 202, await self._uc.notify_admins(body)
+
+    async def _raise_alert(self, body: Any) -> tuple[int, dict[str, Any]]:
+        return 202, await self._uc.raise_alert(body)
+
+    async def _issue_session(self, body: Any) -> tuple[int, dict[str, Any]]:
+        if not isinstance(body, dict) or not isinstance(body.get("username"), str):
+            raise DomainError(ErrorCode.INVALID_MESSAGE, "username is required", field="username")
+        ttl = body.get("ttl_seconds", 86400)
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float):
+            raise DomainError(ErrorCode.INVALID_MESSAGE, "ttl_seconds must be a number", field="ttl_seconds")
+        session = await self._uc.issue_session(body["username"], float(ttl))
+        return 201, session_json(session, self._cookie_name)
+
+    async def _revoke_session(self, session_id: str) -> tuple[int, dict[str, Any]]:
+        found = await self._uc.revoke_session(session_id)
+        if not found:
+            raise DomainError(ErrorCode.NOT_FOUND, "No such session")
+        return 200, {"revoked": True}
+
+
+def session_json(session: Any, cookie_name: str) -> dict[str, Any]:
+    return {
+        "cookie_name": cookie_name,
+        "session_id": session.id,
+        "csrf_token": session.csrf_token,
+        "user_id": session.user_id,
+        "expires_at": messages.iso_utc(session.expires_at),
+    }
+
+
+async def _read_json(request: web.Request) -> Any:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise DomainError(ErrorCode.MESSAGE_TOO_LARGE, f"Bodies are limited to {MAX_BODY_BYTES} bytes")
+    raw = await request.content.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise DomainError(ErrorCode.MESSAGE_TOO_LARGE, f"Bodies are limited to {MAX_BODY_BYTES} bytes")
+    try:
+        return orjson.loads(raw) if raw else {}
+    except orjson.JSONDecodeError:
+        raise DomainError(ErrorCode.INVALID_MESSAGE, "The body must be a JSON object") from None
+
+
+def _json(status: int, body: dict[str, Any]) -> web.Response:
+    return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")

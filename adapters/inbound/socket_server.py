@@ -1,0 +1,243 @@
+"""Socket.IO on aiohttp: decode each connect, event and disconnect, call its use case, encode the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Iterable
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+import orjson
+import socketio
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+
+from application.client_events import ClientEventGate
+from application.connect import ConnectClient, DisconnectClient
+from application.ports import Clock, TokenSource
+from domain import events, messages
+from domain.access import ADMIN_NAMESPACE, USER_NAMESPACE
+from domain.errors import DomainError, ErrorCode
+
+log = logging.getLogger("vedfolnir.socket")
+
+
+class OrjsonModule:
+    """The `json` module python-socketio calls, backed by orjson."""
+
+    @staticmethod
+    def dumps(obj: Any, **_: Any) -> str:
+        return orjson.dumps(obj).decode()
+
+    @staticmethod
+    def loads(data: str | bytes, **_: Any) -> Any:
+        return orjson.loads(data)
+
+
+class DirectManager(socketio.AsyncManager):
+    """Delivers without a task per recipient: the packet is encoded once and queued to each socket in turn.
+
+    Queueing never blocks (the per-socket queue is unbounded), so awaiting each put keeps order and
+    costs a fraction of creating and gathering a task per recipient.
+    """
+
+    async def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs):  # type: ignore[no-untyped-def]
+        if callback is not None:
+            return await super().emit(event, data, namespace, room, skip_sid, callback, to, **kwargs)
+        room = to or room
+        if namespace not in self.rooms:
+            return
+        args = list(data) if isinstance(data, tuple) else ([] if data is None else [data])
+        encoded = self.server.packet_class(sio_packet.EVENT, namespace=namespace, data=[event, *args]).encode()
+        packets = [
+            eio_packet.Packet(eio_packet.MESSAGE, p) for p in (encoded if isinstance(encoded, list) else [encoded])
+        ]
+        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        eio = self.server.eio
+        for sid, eio_sid in self.get_participants(namespace, room):
+            if sid in skip:
+                continue
+            for pkt in packets:
+                try:
+                    await eio.send_packet(eio_sid, pkt)
+                except Exception:  # a socket closing meanwhile must not stop delivery to the others
+                    log.debug("delivery to %s skipped", sid)
+
+
+INVALID_EVENT_NAME = "\u0000invalid-event-name"
+
+
+class GuardedServer(socketio.AsyncServer):
+    """Never lets a client event reach the connect/disconnect handlers or crash on a non-string name.
+
+    python-socketio looks explicit handlers up by the client's event name, so an EVENT packet named
+    "connect" would call the connect handler with client-made arguments.
+    """
+
+    async def _handle_event(self, eio_sid, namespace, id, data):  # type: ignore[no-untyped-def]
+        if not isinstance(data, list) or not data:
+            data = [INVALID_EVENT_NAME]
+        elif not isinstance(data[0], str) or data[0] in self.reserved_events or data[0] == "*":
+            data = [INVALID_EVENT_NAME, *data[1:]]
+        return await super()._handle_event(eio_sid, namespace, id, data)
+
+
+def create_socket_server(
+    cors_origins: list[str] | str, max_message_bytes: int, manager: socketio.AsyncManager | None = None
+) -> socketio.AsyncServer:
+    return GuardedServer(
+        async_mode="aiohttp",
+        client_manager=manager or DirectManager(),
+        cors_allowed_origins=cors_origins,
+        cors_credentials=True,
+        json=OrjsonModule,
+        # Engine-level cap: larger frames close the connection; up to it, the gate answers MESSAGE_TOO_LARGE.
+        max_http_buffer_size=max_message_bytes * 4,
+        async_handlers=False,  # no task per event: each client's events run in order on its read loop
+        always_connect=False,
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+class SocketTransport:
+    """The Transport port over the socket server (this node's sockets)."""
+
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self._sio = sio
+
+    async def enter_room(self, sid: str, room: str, namespace: str) -> None:
+        await self._sio.enter_room(sid, room, namespace=namespace)
+
+    async def leave_room(self, sid: str, room: str, namespace: str) -> None:
+        await self._sio.leave_room(sid, room, namespace=namespace)
+
+    async def send(self, sid: str, event: str, payload: dict[str, Any], namespace: str) -> None:
+        await self._sio.emit(event, payload, to=sid, namespace=namespace)
+
+    async def disconnect(self, sid: str, namespace: str) -> None:
+        await self._sio.disconnect(sid, namespace=namespace)
+
+
+class SocketPublisher:
+    """The Publisher port: through the client manager, so a Redis manager reaches every node."""
+
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self._sio = sio
+
+    async def publish(self, event: str, payload: dict[str, Any], *, namespace: str, room: str | list[str]) -> None:
+        await self._sio.emit(event, payload, to=room, namespace=namespace)
+
+
+class SocketGateway:
+    """Registers the handlers of both namespaces; converts every outcome to the reference's format."""
+
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        connect: ConnectClient,
+        disconnect: DisconnectClient,
+        gate: ClientEventGate,
+        clock: Clock,
+        tokens: TokenSource,
+        cookie_name: str,
+        login_url: str,
+        trusted_proxies: Iterable[str] = (),
+    ) -> None:
+        self._sio = sio
+        self._connect = connect
+        self._disconnect = disconnect
+        self._gate = gate
+        self._clock = clock
+        self._tokens = tokens
+        self._cookie_name = cookie_name
+        self._login_url = login_url
+        self._trusted = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies if p]
+        for namespace in (USER_NAMESPACE, ADMIN_NAMESPACE):
+            sio.on("connect", self._connect_handler(namespace), namespace=namespace)
+            sio.on("disconnect", self._disconnect_handler, namespace=namespace)
+            sio.on("*", self._on_event, namespace=namespace)
+
+    def _connect_handler(self, namespace: str) -> Any:
+        async def on_connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+            await self._on_connect(namespace, sid, environ, auth)
+
+        return on_connect
+
+    async def _on_connect(self, namespace: str, sid: str, environ: dict[str, Any], auth: Any) -> None:
+        auth = auth if isinstance(auth, dict) else {}
+        session_id = _text(auth.get("session_id")) or self._cookie(environ)
+        csrf_token = _text(auth.get("csrf_token"))
+        ip = self.client_ip(environ)
+        try:
+            physical_id = self._sio.manager.eio_sid_from_sid(sid, namespace) or sid
+            await self._connect(sid, physical_id, namespace, session_id, csrf_token, ip)
+        except DomainError as err:
+            raise socketio.exceptions.ConnectionRefusedError(err.message, self._refusal(err)) from None
+        except Exception:
+            log.exception("connect handler failed")
+            await self._disconnect(sid, "server error")
+            err = DomainError(ErrorCode.INTERNAL_ERROR, "The server could not accept the connection")
+            raise socketio.exceptions.ConnectionRefusedError(err.message, self._refusal(err)) from None
+
+    def _refusal(self, err: DomainError) -> dict[str, Any]:
+        if err.code is ErrorCode.AUTH_REQUIRED:
+            payload, event = messages.auth_required(self._login_url), events.AUTH_REQUIRED
+        elif err.code in (ErrorCode.AUTH_INVALID_SESSION, ErrorCode.AUTH_INSUFFICIENT_PRIVILEGES):
+            payload, event = messages.auth_error(err, self._login_url), events.AUTH_ERROR
+        else:
+            payload, event = messages.connection_refused(err), events.ERROR
+        payload["event"] = event
+        payload["timestamp"] = messages.iso_utc(self._clock.now())
+        payload["message_id"] = self._tokens.message_id()
+        return payload
+
+    async def _disconnect_handler(self, sid: str, reason: Any = None) -> None:
+        try:
+            await self._disconnect(sid, str(reason))
+        except Exception:
+            log.exception("disconnect handler failed")
+
+    async def _on_event(self, event: Any, sid: str, *args: Any) -> Any:
+        try:
+            return await self._gate.handle(sid, event, args)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the gate answers everything; this is the last fence before the transport
+            log.exception("event gate failed")
+            return None
+
+    def _cookie(self, environ: dict[str, Any]) -> str | None:
+        header = environ.get("HTTP_COOKIE")
+        if not header:
+            return None
+        try:
+            morsel = SimpleCookie(header).get(self._cookie_name)
+        except CookieError:
+            return None
+        return morsel.value if morsel is not None and morsel.value else None
+
+    def client_ip(self, environ: dict[str, Any]) -> str:
+        request = environ.get("aiohttp.request")
+        peer = (request.remote if request is not None else None) or environ.get("REMOTE_ADDR") or "unknown"
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+        if forwarded and self._trusted and _in(peer, self._trusted):
+            # Walk right to left past our own proxies; the first untrusted hop is the client.
+            for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
+                if not _in(hop, self._trusted):
+                    return hop
+        return str(peer)
+
+
+def _in(address: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= 512 else None

@@ -1,0 +1,1 @@
+"""Outbound adapters: SQL, Redis, HTTP clients, and in-memory twins of every port."""

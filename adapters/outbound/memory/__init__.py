@@ -1,0 +1,1 @@
+"""In-memory twins of every port, for fast tests and embedding."""

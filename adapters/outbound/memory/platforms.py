@@ -1,0 +1,48 @@
+"""In-memory PlatformRepository."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from adapters.outbound.memory.users import InMemoryUserRepository
+from domain.platforms import PlatformConnection, PlatformStatus, PlatformType
+
+
+class InMemoryPlatformRepository:
+    def __init__(self, users: InMemoryUserRepository | None = None) -> None:
+        """With `users`, adding a connection for an unknown user fails as a foreign key would."""
+        self._users = users
+        self._platforms: dict[int, PlatformConnection] = {}
+        self._next_id = 1
+
+    async def get(self, platform_id: int) -> PlatformConnection | None:
+        return self._platforms.get(platform_id)
+
+    async def for_user(self, user_id: int) -> list[PlatformConnection]:
+        return [p for p in self._platforms.values() if p.user_id == user_id]
+
+    async def add(self, user_id: int, name: str, platform_type: PlatformType, instance_url: str) -> PlatformConnection:
+        if self._users is not None and await self._users.get(user_id) is None:
+            raise LookupError(f"no user {user_id}")
+        platform = PlatformConnection(
+            id=self._next_id,
+            user_id=user_id,
+            name=name,
+            platform_type=PlatformType(platform_type),
+            instance_url=instance_url,
+        )
+        self._platforms[platform.id] = platform
+        self._next_id += 1
+        return platform
+
+    async def set_status(self, platform_id: int, status: PlatformStatus, last_sync: float | None) -> PlatformConnection:
+        platform = self._platforms.get(platform_id)
+        if platform is None:
+            raise LookupError(f"no platform connection {platform_id}")
+        updated = replace(
+            platform,
+            status=PlatformStatus(status),
+            last_sync=platform.last_sync if last_sync is None else last_sync,
+        )
+        self._platforms[platform_id] = updated
+        return updated

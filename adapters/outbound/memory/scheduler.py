@@ -1,0 +1,45 @@
+"""Runs caption jobs as tasks of this process (the embedded default; workers come with Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger("vedfolnir.jobs")
+
+
+class InProcessJobScheduler:
+    def __init__(self, run: Callable[[str], Awaitable[None]]) -> None:
+        self._run = run
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def schedule(self, job_id: str) -> None:
+        if job_id in self._tasks:
+            return
+        task = asyncio.get_running_loop().create_task(self._guarded(job_id), name=f"caption-job-{job_id}")
+        self._tasks[job_id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(job_id, None))
+
+    async def _guarded(self, job_id: str) -> None:
+        try:
+            await self._run(job_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("caption job %s stopped on an error; it resumes at the next start", job_id)
+
+    @property
+    def running(self) -> int:
+        return len(self._tasks)
+
+    async def join(self, job_id: str) -> None:
+        task = self._tasks.get(job_id)
+        if task is not None:
+            await asyncio.shield(task)
+
+    async def close(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

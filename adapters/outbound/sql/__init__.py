@@ -1,0 +1,1 @@
+"""SQLAlchemy async adapters for SQLite (aiosqlite) and Postgres (asyncpg), with Alembic migrations."""

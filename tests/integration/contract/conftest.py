@@ -1,0 +1,70 @@
+"""The `backend` fixture: every contract test runs against memory, SQLite and Postgres."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from adapters.outbound.memory.jobs import InMemoryJobRepository
+from adapters.outbound.memory.platforms import InMemoryPlatformRepository
+from adapters.outbound.memory.sessions import InMemorySessionRepository
+from adapters.outbound.memory.users import InMemoryUserRepository
+from adapters.outbound.sql.engine import create_engine, migrate
+from adapters.outbound.sql.jobs import SqlJobRepository
+from adapters.outbound.sql.platforms import SqlPlatformRepository
+from adapters.outbound.sql.sessions import SqlSessionRepository
+from adapters.outbound.sql.users import SqlUserRepository
+from application.ports import JobRepository, PlatformRepository, SessionRepository, UserRepository
+from tests.integration.databases import fresh_postgres_database
+
+
+@dataclass
+class Backend:
+    name: str
+    users: UserRepository
+    sessions: SessionRepository
+    platforms: PlatformRepository
+    jobs: JobRepository
+
+
+def _memory() -> Backend:
+    users = InMemoryUserRepository()
+    return Backend(
+        "memory",
+        users,
+        InMemorySessionRepository(users),
+        InMemoryPlatformRepository(users),
+        InMemoryJobRepository(),
+    )
+
+
+@asynccontextmanager
+async def _sql(name: str, url: str) -> AsyncIterator[Backend]:
+    await migrate(url)
+    engine = create_engine(url)
+    try:
+        yield Backend(
+            name,
+            SqlUserRepository(engine),
+            SqlSessionRepository(engine),
+            SqlPlatformRepository(engine),
+            SqlJobRepository(engine),
+        )
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    if request.param == "memory":
+        yield _memory()
+    elif request.param == "sqlite":
+        async with _sql("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}") as sql:
+            yield sql
+    else:
+        async with fresh_postgres_database() as url, _sql("postgres", url) as sql:
+            yield sql

@@ -1,0 +1,172 @@
+"""A real server on a loopback port and real Socket.IO clients that record every event they receive."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import socketio
+from aiohttp import web
+
+import bootstrap
+
+
+@dataclass
+class Inbox:
+    """Every event a client received, in order, with a way to wait for the next of a kind."""
+
+    events: list[tuple[str, Any]] = field(default_factory=list)
+    _cond: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _seen: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    async def put(self, event: str, data: Any) -> None:
+        async with self._cond:
+            self.events.append((event, data))
+            self._cond.notify_all()
+
+    def of(self, event: str) -> list[Any]:
+        return [data for name, data in self.events if name == event]
+
+    async def next(self, event: str, timeout: float = 5.0) -> Any:
+        """The next `event` not yet returned by next()."""
+
+        def ready() -> bool:
+            return len(self.of(event)) > self._seen[event]
+
+        async with self._cond:
+            await asyncio.wait_for(self._cond.wait_for(ready), timeout)
+        item = self.of(event)[self._seen[event]]
+        self._seen[event] += 1
+        return item
+
+    async def until(self, event: str, predicate: Any, timeout: float = 10.0) -> Any:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            item = await self.next(event, max(remaining, 0.01))
+            if predicate(item):
+                return item
+
+
+@dataclass
+class Client:
+    sio: socketio.AsyncClient
+    namespace: str
+    inbox: Inbox
+    connect_error: Any = None
+
+    async def emit(self, event: str, data: Any = None) -> None:
+        await self.sio.emit(event, data, namespace=self.namespace)
+
+    async def call(self, event: str, data: Any = None, timeout: float = 5.0) -> Any:
+        return await self.sio.call(event, data, namespace=self.namespace, timeout=timeout)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.sio.disconnect()
+
+
+@dataclass
+class Server:
+    url: str
+    container: bootstrap.Container
+    settings: bootstrap.Settings
+
+    async def session(self, username: str = "demo", ttl: float = 3600) -> Any:
+        return await self.container.issue_session()(username, ttl)
+
+    async def client(
+        self,
+        session: Any = None,
+        namespace: str = "/",
+        *,
+        csrf: bool | str = True,
+        via_cookie: bool = False,
+        transports: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+        expect_refusal: bool = False,
+    ) -> Client:
+        sio = socketio.AsyncClient(reconnection=False)
+        inbox = Inbox()
+        client = Client(sio, namespace, inbox)
+
+        async def on_any(event: str, data: Any = None) -> None:
+            await inbox.put(event, data)
+
+        async def on_connect_error(data: Any = None) -> None:
+            client.connect_error = data
+
+        sio.on("*", on_any, namespace=namespace)
+        sio.on("connect_error", on_connect_error, namespace=namespace)
+        auth: dict[str, Any] = {}
+        all_headers = dict(headers or {})
+        if session is not None:
+            if via_cookie:
+                all_headers["Cookie"] = f"{self.settings.session_cookie_name}={session.id}"
+            else:
+                auth["session_id"] = session.id
+            if csrf is True:
+                auth["csrf_token"] = session.csrf_token
+            elif isinstance(csrf, str):
+                auth["csrf_token"] = csrf
+        try:
+            await sio.connect(
+                self.url,
+                namespaces=[namespace],
+                auth=auth or None,
+                headers=all_headers,
+                transports=transports or ["websocket"],
+                wait_timeout=5,
+            )
+        except socketio.exceptions.ConnectionError:
+            if not expect_refusal:
+                raise
+            return client
+        if expect_refusal:
+            await client.close()
+            raise AssertionError("the connection was accepted")
+        return client
+
+    async def api(self, method: str, path: str, body: Any = None, token: str | None = "test-token") -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.request(method, self.url + path, json=body, headers=headers) as r,
+        ):
+            return r.status, await r.json()
+
+
+def settings_for(database_url: str, **overrides: Any) -> bootstrap.Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "demo_mode": True,
+        "demo_posts": 6,
+        "demo_caption_seconds": 0.05,
+        "demo_page_delay": 0.0,
+        "demo_failure_every": 5,
+        "system_status_interval": 0.3,
+        "session_check_interval": 0.2,
+        "api_token": "test-token",
+    }
+    values.update(overrides)
+    return bootstrap.Settings(**values)
+
+
+@contextlib.asynccontextmanager
+async def serve(settings: bootstrap.Settings) -> AsyncIterator[Server]:
+    container = bootstrap.build_container(settings)
+    app = bootstrap.build_app(container)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield Server(f"http://127.0.0.1:{port}", container, settings)
+    finally:
+        await runner.cleanup()
