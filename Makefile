@@ -8,13 +8,20 @@ export API_TOKEN
 
 .PHONY: run test install services lint unit integration bench clean
 
+NODE_STAMP := node_modules/.installed-stamp
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The stock socket.io JavaScript client, pinned by package-lock.json (tests and served pages use it).
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 run: install
 	$(BIN)/vedfolnir-realtime db upgrade

@@ -67,8 +67,12 @@ class Client:
         return await self.sio.call(event, data, namespace=self.namespace, timeout=timeout)
 
     async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.sio.disconnect()
+        # A polling client's disconnect waits for its pending long-poll (up to the ping interval): bound it.
+        try:
+            await asyncio.wait_for(self.sio.disconnect(), 2)
+        except Exception:
+            with contextlib.suppress(Exception):
+                await self.sio.eio.disconnect(abort=True)
 
 
 @dataclass
@@ -161,7 +165,7 @@ def settings_for(database_url: str, **overrides: Any) -> bootstrap.Settings:
 async def serve(settings: bootstrap.Settings) -> AsyncIterator[Server]:
     container = bootstrap.build_container(settings)
     app = bootstrap.build_app(container)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -155,3 +155,13 @@ async def test_admin_sees_user_connect_activity(server: Server) -> None:
         assert left["user_id"] == user_session.user_id
     finally:
         await admin.close()
+
+
+async def test_long_polling_works_as_well_as_websocket(server: Server) -> None:
+    session = await server.session("demo")
+    client = await server.client(session, via_cookie=True, transports=["polling"])
+    try:
+        reply = await client.call("request_caption_status", {})
+        assert reply["user_id"] == session.user_id
+    finally:
+        await client.close()

@@ -1,0 +1,63 @@
+"""Run the real console script as its own process: CLI commands and a serving node."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+SCRIPT = Path(sys.executable).with_name("vedfolnir-realtime")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(env: dict[str, str], *args: str, cwd: Path | None = None) -> Any:
+    """Runs one CLI command; returns its JSON output (or text if it is not JSON)."""
+    done = subprocess.run(
+        [str(SCRIPT), *args], env={**os.environ, **env}, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    try:
+        return json.loads(done.stdout)
+    except json.JSONDecodeError:
+        return done.stdout
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], port: int, *extra: str, cwd: Path | None = None) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen(
+        [str(SCRIPT), "serve", "--port", str(port), *extra],
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the server did not start listening")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)

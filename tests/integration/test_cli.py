@@ -1,0 +1,60 @@
+"""The console script as an operator uses it: migrate, add users, issue and revoke sessions against a live node."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import socketio
+
+from tests.integration.harness import Inbox
+from tests.integration.processes import cli, free_port, serving
+
+
+async def test_cli_manages_users_and_sessions_of_a_running_node(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}", "SESSION_CHECK_INTERVAL": "0.3"}
+    assert "latest migration" in cli(env, "db", "upgrade")
+    user = cli(env, "users", "add", "carol", "--role", "moderator")
+    assert user == {"id": 1, "username": "carol", "role": "moderator", "active": True}
+    issued = cli(env, "sessions", "issue", "carol", "--ttl", "600")
+    assert set(issued) == {"cookie_name", "session_id", "csrf_token", "user_id", "expires_at"}
+    assert issued["cookie_name"] == "session" and len(issued["session_id"]) >= 32
+
+    port = free_port()
+    with serving(env, port):
+        sio = socketio.AsyncClient(reconnection=False)
+        inbox = Inbox()
+
+        async def record(event: str, data: object = None) -> None:
+            await inbox.put(event, data)
+
+        sio.on("*", record)
+        await sio.connect(
+            f"http://127.0.0.1:{port}",
+            headers={"Cookie": f"session={issued['session_id']}"},
+            auth={"csrf_token": issued["csrf_token"]},
+            transports=["websocket"],
+        )
+        try:
+            joined = await sio.call("join_room", {"room_name": "user_1_captions"}, timeout=5)
+            assert joined["success"] is True
+            revoked = await asyncio.to_thread(cli, env, "sessions", "revoke", issued["session_id"])
+            assert revoked == {"session_id": issued["session_id"], "revoked": True}
+            error = await inbox.next("auth_error", timeout=5)  # another process revoked it: the sweep finds it
+            assert error["error_code"] == "AUTH_INVALID_SESSION"
+        finally:
+            await sio.disconnect()
+
+
+def test_cli_refuses_unknown_users_with_a_clear_message(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from tests.integration.processes import SCRIPT
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
+    done = subprocess.run(
+        [str(SCRIPT), "sessions", "issue", "nobody"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert '"error_code": "NOT_FOUND"' in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,67 @@
+"""`pip install .` gives a working package and console script from any folder, migrations included."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+import urllib.request
+from pathlib import Path
+
+from tests.integration.processes import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str | Path, **kw: object) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=240, **kw)  # type: ignore[call-overload]
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def test_a_wheel_installed_elsewhere_migrates_and_serves(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", wheels, ROOT)
+    wheel = next(wheels.glob("vedfolnir_realtime-*.whl"))
+    venv = tmp_path / "host"
+    run(sys.executable, "-m", "venv", "--without-pip", venv)
+    python = venv / "bin" / "python"
+    site = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip())
+    # The dependencies come from the test environment's site-packages; the package itself only from the wheel.
+    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    run(sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "-q", wheel)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'host.db'}", "PYTHONPATH": ""}
+    script = venv / "bin" / "vedfolnir-realtime"
+    located = run(
+        python, "-c", "import adapters, bootstrap; print(adapters.__file__, bootstrap.__file__)", cwd=elsewhere, env=env
+    )
+    assert str(ROOT) not in located.stdout, located.stdout
+    assert "latest migration" in run(script, "db", "upgrade", cwd=elsewhere, env=env).stdout
+    assert '"username": "demo"' in run(script, "demo", "seed", cwd=elsewhere, env=env).stdout
+    port = free_port()
+    server = subprocess.Popen(
+        [str(script), "serve", "--port", str(port)],
+        cwd=elsewhere,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None
+                import time
+
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the installed server never became ready")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
