@@ -1,0 +1,1 @@
+"""Real platform clients: Pixelfed and Mastodon through the Mastodon-compatible client API."""

@@ -1,0 +1,205 @@
+"""Images lacking alt text from a Mastodon or Pixelfed account, through the Mastodon-compatible client API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from application.ports import PlatformUnavailable, PostPage
+from domain.jobs import PostImage
+from domain.platforms import PlatformConnection
+
+log = logging.getLogger("vedfolnir.platforms")
+
+_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class CredentialsRefused(PlatformUnavailable):
+    """The instance answered 401 or 403: the token is wrong, revoked or lacks the read scope."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_possible=False)
+
+
+class MastodonPostSource:
+    """A PostSource for any server speaking the Mastodon client API (Mastodon, Pixelfed).
+
+    It asks for `only_media` and `exclude_reblogs`, but filters again itself, as not every server
+    honours them. `total_hint` is always None: no endpoint tells how many images lack alt text.
+    A `limit` of None (or 0, as for the demo source) means no limit.
+    """
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession | None,
+        token_for: Callable[[PlatformConnection], Awaitable[str]],
+        page_size: int = 40,
+        max_retries: int = 3,
+        max_retry_after: float = 30.0,
+        timeout: float = 15.0,
+        backoff: float = 0.5,
+    ) -> None:
+        self._http = http
+        self._owns_http = http is None
+        self._token_for = token_for
+        self._page_size = page_size
+        self._max_retries = max_retries
+        self._max_retry_after = max_retry_after
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._backoff = backoff
+
+    async def close(self) -> None:
+        """Closes the session this source created itself; a session passed in stays open."""
+        if self._owns_http and self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def verify(self, platform: PlatformConnection) -> bool:
+        """True if the instance accepts the token, False if it refuses it; PlatformUnavailable if unreachable."""
+        try:
+            await self._account_id(_instance(platform), await self._token_for(platform))
+        except CredentialsRefused:
+            return False
+        return True
+
+    async def pages(self, platform: PlatformConnection, limit: int | None) -> AsyncIterator[PostPage]:
+        base = _instance(platform)
+        token = await self._token_for(platform)
+        account_id = await self._account_id(base, token)
+        first = (base / "api/v1/accounts" / account_id / "statuses").with_query(
+            limit=str(self._page_size), only_media="true", exclude_reblogs="true"
+        )
+        url: URL | None = first
+        found = 0
+        requested: set[URL] = set()
+        while url is not None and url not in requested:  # the set guards against a server whose links loop
+            requested.add(url)
+            statuses, links = await self._get(url, token)
+            if not isinstance(statuses, list):
+                raise PlatformUnavailable(f"{base.host} answered the statuses request with something unexpected")
+            if not statuses:
+                return
+            posts = [image for status in statuses for image in _images(status)]
+            if limit:
+                posts = posts[: limit - found]
+            found += len(posts)
+            yield PostPage(posts=posts, total_hint=None)
+            if limit and found >= limit:
+                return
+            url = _next_url(base, url, links, statuses)
+
+    async def _account_id(self, base: URL, token: str) -> str:
+        account, _ = await self._get(base / "api/v1/accounts/verify_credentials", token)
+        account_id = str(account.get("id", "")) if isinstance(account, dict) else ""
+        if not _ACCOUNT_ID.match(account_id):
+            raise PlatformUnavailable(f"{base.host} did not say which account the token belongs to", False)
+        return account_id
+
+    async def _get(self, url: URL, token: str) -> tuple[Any, Mapping[str, Any] | None]:
+        """The decoded JSON body and the parsed Link header (None without one), retrying what may pass."""
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        attempt = 0
+        while True:
+            wait = min(self._backoff * 2**attempt, self._max_retry_after)
+            try:
+                async with self._session().get(url, headers=headers, timeout=self._timeout) as resp:
+                    if resp.status == 200:
+                        try:
+                            body = await resp.json(content_type=None)
+                        except ValueError:
+                            raise PlatformUnavailable(f"{url.host} answered {url.path} with invalid JSON") from None
+                        return body, (resp.links if "Link" in resp.headers else None)
+                    if resp.status in (401, 403):
+                        raise CredentialsRefused(f"{url.host} refused the access token (HTTP {resp.status})")
+                    if resp.status == 429:
+                        reason = "rate limited (HTTP 429)"
+                        asked = retry_after_seconds(resp.headers.get("Retry-After"))
+                        if asked is not None and asked > self._max_retry_after:
+                            # retrying before the server allows it would only be refused again
+                            raise PlatformUnavailable(f"{url.host} rate-limits us for another {asked:.0f}s")
+                        wait = asked if asked is not None else wait
+                    elif resp.status >= 500:
+                        reason = f"HTTP {resp.status}"
+                    else:
+                        raise PlatformUnavailable(f"{url.host} answered {url.path} with HTTP {resp.status}", False)
+            except TimeoutError:
+                reason = "timed out"
+            except aiohttp.ClientError as exc:
+                reason = type(exc).__name__
+            if attempt >= self._max_retries:
+                raise PlatformUnavailable(f"{url.host} is unavailable ({reason}) after {attempt + 1} attempts")
+            log.info("GET %s%s: %s; retrying in %.1fs", url.host, url.path, reason, wait)
+            await asyncio.sleep(wait)
+            attempt += 1
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+        return self._http
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a Retry-After header asks to wait (delta-seconds or HTTP date), or None if absent or unreadable."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+def _instance(platform: PlatformConnection) -> URL:
+    base = URL(platform.instance_url.strip().rstrip("/"))
+    if base.scheme not in ("http", "https") or not base.host:
+        raise PlatformUnavailable(f"{platform.instance_url!r} is not an http(s) instance URL", False)
+    return base
+
+
+def _next_url(base: URL, current: URL, links: Mapping[str, Any] | None, statuses: list[Any]) -> URL | None:
+    if links is not None:
+        target = links.get("next", {}).get("url")
+        if target is None:
+            return None
+        following = base.join(URL(str(target)))
+        # the token goes with every request: never follow a link off the instance
+        if following.origin() == base.origin():
+            return following
+        log.warning("%s sent a next link to another origin; paging by max_id instead", base.host)
+    last = statuses[-1]
+    last_id = str(last.get("id", "")) if isinstance(last, dict) else ""
+    return current.update_query(max_id=last_id) if last_id else None
+
+
+def _images(status: Any) -> list[PostImage]:
+    """The status's image attachments that lack a description; none for reblogs."""
+    if not isinstance(status, dict) or status.get("reblog") is not None:
+        return []
+    status_id, post_url = status.get("id"), status.get("url") or status.get("uri")
+    if status_id is None or not post_url:
+        return []
+    media = status.get("media_attachments") or []
+    images = [m for m in media if isinstance(m, dict) and m.get("type") == "image"]
+    found = []
+    for media_item in images:
+        description = media_item.get("description")
+        image_url = media_item.get("url") or media_item.get("remote_url")
+        if (isinstance(description, str) and description.strip()) or not image_url:
+            continue
+        # keyed by the status's image count, not the undescribed count, so ids survive a partial fix
+        post_id = str(status_id) if len(images) == 1 else f"{status_id}:{media_item.get('id')}"
+        found.append(PostImage(post_id=post_id, post_url=str(post_url), image_url=str(image_url)))
+    return found
