@@ -16,7 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.inbound.http_api import HttpApi, HttpUseCases
 from adapters.inbound.periodic import every
-from adapters.inbound.socket_server import SocketGateway, SocketPublisher, SocketTransport, create_socket_server
+from adapters.inbound.socket_server import (
+    SocketGateway,
+    SocketPublisher,
+    SocketTransport,
+    create_socket_server,
+    origin_guard,
+)
 from adapters.outbound.demo.captions import DemoCaptionGenerator
 from adapters.outbound.demo.posts import DemoPostSource
 from adapters.outbound.memory.jobs import InMemoryJobRepository
@@ -44,6 +50,7 @@ from application.outbox import Outbox
 from application.rooms import JoinRoom, LeaveRoom
 from application.routes import client_routes
 from application.run_job import RunCaptionJob
+from application.security import SecurityEvents
 from application.sessions import AddUser, IssueSession, RevokeSession, SweepSessions
 from application.start_job import RecoverJobs, StartCaptionJob
 from application.system_status import PublishSystemStatus
@@ -164,7 +171,10 @@ class Container(containers.DeclarativeContainer):
     signals = providers.Singleton(LocalJobSignals)
     system_probe = providers.Singleton(ProcessProbe)
 
-    sio = providers.Singleton(create_socket_server, settings.provided.cors_origins, settings.provided.max_message_bytes)
+    security = providers.Singleton(SecurityEvents)
+    sio = providers.Singleton(
+        create_socket_server, settings.provided.cors_origins, settings.provided.max_message_bytes, security
+    )
     transport = providers.Singleton(SocketTransport, sio)
     publisher = providers.Singleton(SocketPublisher, sio)
     outbox = providers.Singleton(Outbox, publisher, transport, clock, tokens)
@@ -186,7 +196,7 @@ class Container(containers.DeclarativeContainer):
 
     end_connections = providers.Singleton(EndConnections, registry, transport, outbox, settings.provided.login_url)
     connect = providers.Singleton(
-        ConnectClient, users, sessions, registry, rates, slots, transport, outbox, clock, limits
+        ConnectClient, users, sessions, registry, rates, slots, transport, outbox, clock, limits, security
     )
     disconnect = providers.Singleton(DisconnectClient, registry, slots, outbox)
     join_room = providers.Singleton(JoinRoom, transport)
@@ -196,13 +206,24 @@ class Container(containers.DeclarativeContainer):
     resume = providers.Singleton(ResumeCaptionGeneration, jobs, signals, clock)
     routes = providers.Singleton(client_routes, join_room, leave_room, request_caption_status, pause, resume)
     gate = providers.Singleton(
-        ClientEventGate, registry, routes, rates, end_connections, outbox, clock, limits, providers.Object(_measure)
+        ClientEventGate,
+        registry,
+        routes,
+        rates,
+        end_connections,
+        outbox,
+        clock,
+        limits,
+        providers.Object(_measure),
+        security,
     )
 
     notify_user = providers.Singleton(NotifyUser, users, outbox, tokens)
     notify_admins = providers.Singleton(NotifyAdmins, outbox, tokens)
     raise_alert = providers.Singleton(RaiseAdminAlert, outbox, tokens)
-    system_status = providers.Singleton(PublishSystemStatus, registry, system_probe, health_probes, outbox, raise_alert)
+    system_status = providers.Singleton(
+        PublishSystemStatus, registry, system_probe, health_probes, outbox, raise_alert, security
+    )
     add_user = providers.Singleton(AddUser, users)
     issue_session = providers.Singleton(IssueSession, users, sessions, tokens, clock)
     revoke_session = providers.Singleton(RevokeSession, sessions, end_connections)
@@ -234,7 +255,9 @@ async def running(container: Container) -> AsyncIterator[Container]:
 def build_app(container: Container) -> web.Application:
     """The served aiohttp application: Socket.IO at /socket.io/, the HTTP API, and the background loops."""
     settings: Settings = container.settings()
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(
+        client_max_size=1024 * 1024, middlewares=[origin_guard(settings.cors_origins, container.security())]
+    )
     sio = container.sio()
     sio.attach(app)
     tasks: list[asyncio.Task[None]] = []

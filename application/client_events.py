@@ -14,12 +14,13 @@ from application.connections import Connection, ConnectionRegistry
 from application.limits import Limits, message_key
 from application.outbox import Outbox
 from application.ports import Clock, RateLimitStore
+from application.security import SecurityEvents
 from domain import events, messages
 from domain.errors import DomainError, ErrorCode
 from domain.messages import Payload
 from domain.validation import Field, validate
 
-log = logging.getLogger("vedfolnir.security")
+log = logging.getLogger("vedfolnir.events")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,9 @@ class ClientEventGate:
         clock: Clock,
         limits: Limits,
         measure: Callable[[Any], int],
+        security: SecurityEvents,
     ) -> None:
+        self._security = security
         self._registry = registry
         self._routes = routes
         self._rates = rates
@@ -83,7 +86,7 @@ class ClientEventGate:
                 )
             decision = await self._rates.hit(message_key(conn.user.id), self._limits.messages, now)
             if not decision.allowed:
-                log.warning("event refused: rate limit", extra={"user_id": conn.user.id, "event": name})
+                self._security.record("rate_limited", user_id=conn.user.id, event=name)
                 payload = self._outbox.stamp(messages.rate_limited(decision, name), correlation_id)
                 await self._outbox.to_socket(sid, conn.namespace, events.RATE_LIMIT_EXCEEDED, payload)
                 return payload
@@ -96,6 +99,10 @@ class ClientEventGate:
                 raise DomainError(ErrorCode.UNKNOWN_EVENT, "Unknown event", known_events=sorted(self._routes))
             reply = await route.use_case(conn, validate(route.schema, data))
         except DomainError as err:
+            if err.code is ErrorCode.MESSAGE_TOO_LARGE:
+                self._security.record("oversized_message", user_id=conn.user.id, event=name)
+            elif err.code in (ErrorCode.INVALID_MESSAGE, ErrorCode.UNKNOWN_EVENT):
+                self._security.record("invalid_message", user_id=conn.user.id, event=name, code=err.code.value)
             return await self._refuse(conn, err, name, correlation_id)
         except Exception:
             log.exception("event %s failed", name)
@@ -108,7 +115,7 @@ class ClientEventGate:
     def _check_csrf(self, conn: Connection, data: Any) -> None:
         token = data.get("csrf_token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not hmac.compare_digest(token.encode(), conn.csrf_token.encode()):
-            log.warning("event refused: CSRF", extra={"user_id": conn.user.id})
+            self._security.record("csrf_refused", user_id=conn.user.id, at="event")
             raise DomainError(
                 ErrorCode.CSRF_TOKEN_INVALID,
                 "A valid csrf_token is required in the connect auth payload or in every event",

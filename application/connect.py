@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import logging
 
 from application.connections import Connection, ConnectionRegistry
 from application.limits import Limits, connect_attempt_key, connection_slot_key
@@ -16,11 +15,10 @@ from application.ports import (
     Transport,
     UserRepository,
 )
+from application.security import SecurityEvents
 from domain import events, messages
 from domain.access import ADMIN_NAMESPACE, ADMIN_ROOM, authorize_connection, personal_room
 from domain.errors import DomainError, ErrorCode
-
-log = logging.getLogger("vedfolnir.security")
 
 
 class ConnectClient:
@@ -35,7 +33,9 @@ class ConnectClient:
         outbox: Outbox,
         clock: Clock,
         limits: Limits,
+        security: SecurityEvents,
     ) -> None:
+        self._security = security
         self._users = users
         self._sessions = sessions
         self._registry = registry
@@ -58,7 +58,7 @@ class ConnectClient:
         now = self._clock.now()
         attempt = await self._rates.hit(connect_attempt_key(ip), self._limits.connect_attempts, now)
         if not attempt.allowed:
-            log.warning("connect refused: too many attempts", extra={"ip": ip, "code": "RATE_LIMIT_EXCEEDED"})
+            self._security.record("connect_rate_limited", ip=ip)
             raise DomainError(
                 ErrorCode.RATE_LIMIT_EXCEEDED,
                 "Too many connection attempts from this address",
@@ -70,18 +70,22 @@ class ConnectClient:
             raise DomainError(ErrorCode.AUTH_REQUIRED, "Authentication required for WebSocket connection")
         session = await self._sessions.get(session_id)
         user = await self._users.get(session.user_id) if session is not None else None
-        user = authorize_connection(session, user, namespace, now)
+        try:
+            user = authorize_connection(session, user, namespace, now)
+        except DomainError as err:
+            self._security.record("auth_refused", ip=ip, code=err.code.value, namespace=namespace)
+            raise
         assert session is not None
         csrf_proven = False
         if csrf_token is not None:
             if not hmac.compare_digest(csrf_token.encode(), session.csrf_token.encode()):
-                log.warning("connect refused: CSRF mismatch", extra={"ip": ip, "user_id": user.id})
+                self._security.record("csrf_refused", ip=ip, user_id=user.id, at="connect")
                 raise DomainError(ErrorCode.CSRF_TOKEN_INVALID, "The CSRF token does not match the session")
             csrf_proven = True
         if not self._registry.physical_in_use(physical_id):
             key = connection_slot_key(user.id)
             if not await self._slots.acquire(key, physical_id, self._limits.connections_per_user, now):
-                log.warning("connect refused: connection limit", extra={"user_id": user.id})
+                self._security.record("connection_limit", ip=ip, user_id=user.id)
                 raise DomainError(
                     ErrorCode.CONNECTION_LIMIT_EXCEEDED,
                     f"At most {self._limits.connections_per_user} concurrent connections per user",

@@ -9,6 +9,7 @@ from application.connections import ConnectionRegistry
 from application.notifications import RaiseAdminAlert
 from application.outbox import Outbox
 from application.ports import HealthProbe, SystemProbe
+from application.security import SecurityEvents
 from domain import events, messages
 from domain.health import ComponentHealth, Health, HealthTracker
 
@@ -23,7 +24,9 @@ class PublishSystemStatus:
         probes: Sequence[HealthProbe],
         outbox: Outbox,
         alerts: RaiseAdminAlert,
+        security: SecurityEvents,
     ) -> None:
+        self._security = security
         self._registry = registry
         self._system = system
         self._probes = probes
@@ -59,5 +62,6 @@ class PublishSystemStatus:
             "active_users": len(self._registry.user_ids()),
             "memory_usage": f"{sample.memory_bytes // (1024 * 1024)}MB",
             "cpu_usage": f"{sample.cpu_percent:.0f}%",
+            "security_events": self._security.summary(),
         }
         return ComponentHealth("websocket_server", Health.HEALTHY, metrics=metrics)

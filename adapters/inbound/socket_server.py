@@ -5,18 +5,22 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import time
 from collections.abc import Iterable
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import orjson
 import socketio
+from aiohttp import web
 from engineio import packet as eio_packet
+from engineio.async_drivers import aiohttp as engineio_aiohttp
 from socketio import packet as sio_packet
 
 from application.client_events import ClientEventGate
 from application.connect import ConnectClient, DisconnectClient
 from application.ports import Clock, TokenSource
+from application.security import SecurityEvents
 from domain import events, messages
 from domain.access import ADMIN_NAMESPACE, USER_NAMESPACE
 from domain.errors import DomainError, ErrorCode
@@ -70,11 +74,14 @@ INVALID_EVENT_NAME = "\u0000invalid-event-name"
 
 
 class GuardedServer(socketio.AsyncServer):
-    """Never lets a client event reach the connect/disconnect handlers or crash on a non-string name.
+    """python-socketio with three doors closed.
 
-    python-socketio looks explicit handlers up by the client's event name, so an EVENT packet named
-    "connect" would call the connect handler with client-made arguments.
+    - An EVENT named "connect"/"disconnect" would be routed to those handlers with client-made arguments.
+    - Binary packets (no event of the API uses them) would be buffered before any handler sees them.
+    - A malformed packet would raise inside the engine and be logged as an unhandled error.
     """
+
+    security: SecurityEvents | None = None
 
     async def _handle_event(self, eio_sid, namespace, id, data):  # type: ignore[no-untyped-def]
         if not isinstance(data, list) or not data:
@@ -83,11 +90,84 @@ class GuardedServer(socketio.AsyncServer):
             data = [INVALID_EVENT_NAME, *data[1:]]
         return await super()._handle_event(eio_sid, namespace, id, data)
 
+    async def _handle_eio_message(self, eio_sid, data):  # type: ignore[no-untyped-def]
+        if not isinstance(data, str):
+            self._record("binary_refused")
+            return None  # an attachment frame: never buffered, since binary packets are refused below
+        try:
+            pkt = self.packet_class(encoded_packet=data)
+        except Exception:
+            self._record("malformed_packet")
+            return None
+        kind = pkt.packet_type
+        if kind == sio_packet.EVENT:
+            return await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
+        if kind == sio_packet.ACK:
+            return await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
+        if kind == sio_packet.CONNECT:
+            return await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
+        if kind == sio_packet.DISCONNECT:
+            return await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
+        if kind in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):
+            self._record("binary_refused")
+            await self._refuse_binary(eio_sid, pkt.namespace or "/")
+            return None
+        self._record("malformed_packet")
+        return None
+
+    async def _refuse_binary(self, eio_sid: str, namespace: str) -> None:
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is None:
+            return
+        payload = messages.error(
+            DomainError(ErrorCode.INVALID_MESSAGE, "Binary attachments are not accepted"), None, None
+        )
+        payload["timestamp"] = messages.iso_utc(time.time())
+        await self.emit(events.ERROR, payload, to=sid, namespace=namespace)
+
+    def _record(self, kind: str) -> None:
+        if self.security is not None:
+            self.security.record(kind)
+
+
+class GuardedWebSocket(engineio_aiohttp.WebSocket):
+    """Turns frames that are no Engine.IO packet at all (empty, or no packet-type digit) into a no-op.
+
+    python-engineio decodes each frame outside its error handling, so such a frame would end the
+    request handler with an unhandled ValueError.
+    """
+
+    async def wait(self) -> Any:
+        data = await super().wait()
+        if isinstance(data, str) and (not data or data[0] not in "0123456"):
+            return "6"  # NOOP: ignored by the server
+        return data
+
+
+class UndecodableInput(logging.Filter):
+    """The engine logs a client's undecodable polling payload as an error with a traceback; it is the
+    client's fault, answered with 400, so it becomes a counted security event instead."""
+
+    def __init__(self, security: SecurityEvents | None) -> None:
+        super().__init__()
+        self._security = security
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, ValueError):
+            if self._security is not None:
+                self._security.record("malformed_packet", transport="polling")
+            return False
+        return True
+
 
 def create_socket_server(
-    cors_origins: list[str] | str, max_message_bytes: int, manager: socketio.AsyncManager | None = None
+    cors_origins: list[str] | str,
+    max_message_bytes: int,
+    security: SecurityEvents | None = None,
+    manager: socketio.AsyncManager | None = None,
 ) -> socketio.AsyncServer:
-    return GuardedServer(
+    server = GuardedServer(
         async_mode="aiohttp",
         client_manager=manager or DirectManager(),
         cors_allowed_origins=cors_origins,
@@ -98,8 +178,47 @@ def create_socket_server(
         async_handlers=False,  # no task per event: each client's events run in order on its read loop
         always_connect=False,
         logger=False,
-        engineio_logger=False,
+        engineio_logger=_engine_logger(security),
     )
+    server.security = security
+    server.eio._async = {**server.eio._async, "websocket": GuardedWebSocket}
+    return server
+
+
+def _engine_logger(security: SecurityEvents | None) -> logging.Logger:
+    engine_log = logging.getLogger("vedfolnir.engineio")
+    for old in [f for f in engine_log.filters if isinstance(f, UndecodableInput)]:
+        engine_log.removeFilter(old)
+    engine_log.addFilter(UndecodableInput(security))
+    return engine_log
+
+
+def origin_guard(allowed: list[str] | str, security: SecurityEvents, path: str = "/socket.io/") -> Any:
+    """Refuses a handshake from a foreign Origin (both transports) in the documented error format.
+
+    Requests without an Origin header pass: they are not browsers, and Origin is not authentication.
+    """
+    allowed_set = None if allowed == "*" else set(allowed)
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        if (
+            allowed_set is not None
+            and origin is not None
+            and request.path.startswith(path)
+            and origin not in allowed_set
+        ):
+            security.record("origin_refused", origin=origin[:200], fix="add it to SOCKETIO_CORS_ORIGINS if it is yours")
+            err = DomainError(
+                ErrorCode.CORS_ORIGIN_NOT_ALLOWED, "Origin not in allowed CORS origins", origin=origin[:200]
+            )
+            payload = messages.error(err, "handshake", None)
+            payload["timestamp"] = messages.iso_utc(time.time())
+            return web.json_response({"event": events.ERROR, "data": payload}, status=403)
+        return await handler(request)
+
+    return guard
 
 
 class SocketTransport:

@@ -1,0 +1,39 @@
+"""Security events: one structured log record each (never a message body or a token), counted for admins."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+log = logging.getLogger("vedfolnir.security")
+
+
+class SecurityEvents:
+    KINDS = (
+        "origin_refused",
+        "csrf_refused",
+        "auth_refused",
+        "rate_limited",
+        "connect_rate_limited",
+        "connection_limit",
+        "invalid_message",
+        "oversized_message",
+        "binary_refused",
+        "malformed_packet",
+    )
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def record(self, kind: str, **fields: Any) -> None:
+        self.counts[kind] += 1
+        log.warning(
+            "security event %s %s",
+            kind,
+            " ".join(f"{k}={v}" for k, v in sorted(fields.items())),
+            extra={"security_event": kind, **{f"sec_{k}": v for k, v in fields.items()}},
+        )
+
+    def summary(self) -> dict[str, int]:
+        return {kind: self.counts[kind] for kind in self.KINDS if self.counts[kind]}
