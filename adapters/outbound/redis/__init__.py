@@ -1,0 +1,1 @@
+"""Redis adapters: shared rate limits, leased connection slots, cross-node signals and the Socket.IO manager."""

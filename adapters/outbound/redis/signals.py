@@ -1,0 +1,79 @@
+"""Job wake-ups that reach the runner on any node: a local event set at once, and a Redis PUBLISH for the others."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from redis.asyncio import Redis
+
+from adapters.outbound.redis.subscription import ChannelListener
+
+log = logging.getLogger("vedfolnir.redis")
+
+
+class RedisJobSignals:
+    """The JobSignals port across nodes. A wake lost while Redis is down only delays the runner to its wait timeout."""
+
+    def __init__(self, redis: Redis, channel: str = "vrt:jobs") -> None:
+        self._redis = redis
+        self._channel = channel
+        self._woken: dict[str, asyncio.Event] = {}
+        self._publishing: set[asyncio.Task[None]] = set()
+        self._listener = ChannelListener(redis, channel, self._on_message)
+
+    @property
+    def healthy(self) -> bool:
+        return self._listener.healthy
+
+    async def start(self) -> None:
+        await self._listener.start()
+
+    async def stop(self) -> None:
+        await self._listener.stop()
+        pending = set(self._publishing)
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=1.0)
+            for task in late:
+                task.cancel()
+
+    def _event(self, job_id: str) -> asyncio.Event:
+        event = self._woken.get(job_id)
+        if event is None:
+            event = self._woken[job_id] = asyncio.Event()
+        return event
+
+    def arm(self, job_id: str) -> None:
+        self._event(job_id).clear()
+
+    def wake(self, job_id: str) -> None:
+        self._set(job_id)
+        try:
+            task = asyncio.get_running_loop().create_task(self._publish(job_id))
+        except RuntimeError:
+            log.warning("job %s woken outside an event loop: other nodes not told", job_id)
+            return
+        self._publishing.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._publishing.discard)
+
+    async def wait(self, job_id: str, at_most: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event(job_id).wait(), at_most)
+
+    def forget(self, job_id: str) -> None:
+        self._woken.pop(job_id, None)
+
+    def _set(self, job_id: str) -> None:
+        event = self._woken.get(job_id)
+        if event is not None:
+            event.set()
+
+    async def _publish(self, job_id: str) -> None:
+        try:
+            await self._redis.publish(self._channel, job_id)
+        except Exception as exc:
+            log.warning("could not publish the wake-up of job %s: %s: %s", job_id, type(exc).__name__, exc)
+
+    async def _on_message(self, data: bytes | str) -> None:
+        self._set(data.decode() if isinstance(data, bytes) else data)

@@ -1,0 +1,199 @@
+"""Job wake-ups and session revocations across nodes through Redis, and both surviving a Redis restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from adapters.outbound.redis.client import redis_from_url
+from adapters.outbound.redis.revocations import RedisRevocationBus
+from adapters.outbound.redis.signals import RedisJobSignals
+from tests.integration.processes import free_port
+
+pytestmark = pytest.mark.redis
+
+SHARED_URL = "redis://127.0.0.1:6379/0"
+
+
+async def eventually(check: Callable[[], bool], within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, f"not {what} within {within}s"
+        await asyncio.sleep(0.02)
+
+
+class ThrowawayRedis:
+    """A redis-server of the test's own, without persistence, that the test may kill and restart."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not on PATH"
+        self._proc = await asyncio.create_subprocess_exec(
+            *[binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        probe = Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2)
+        try:
+            deadline = time.monotonic() + 5
+            while True:
+                assert self._proc.returncode is None, "redis-server exited"
+                with contextlib.suppress(Exception):
+                    if await probe.ping():
+                        return
+                assert time.monotonic() < deadline, "redis-server did not answer within 5s"
+                await asyncio.sleep(0.05)
+        finally:
+            await probe.aclose()
+
+    async def kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.returncode is None:
+            proc.kill()
+            await asyncio.wait_for(proc.wait(), 5)
+
+
+@contextlib.asynccontextmanager
+async def throwaway_redis() -> AsyncIterator[ThrowawayRedis]:
+    server = ThrowawayRedis()
+    try:
+        await server.start()
+        yield server
+    finally:
+        await server.kill()
+
+
+@contextlib.asynccontextmanager
+async def started(*parts: RedisJobSignals | RedisRevocationBus) -> AsyncIterator[None]:
+    try:
+        for part in parts:
+            await part.start()
+        yield
+    finally:
+        for part in parts:
+            await part.stop()
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.batches: list[set[str]] = []
+
+    async def __call__(self, session_ids: set[str]) -> None:
+        self.batches.append(session_ids)
+
+    def got(self, session_ids: set[str]) -> Callable[[], bool]:
+        return lambda: session_ids in self.batches
+
+
+async def woken_across(sender: RedisJobSignals, receiver: RedisJobSignals, within: float = 2.0) -> bool:
+    job_id = uuid.uuid4().hex
+    receiver.arm(job_id)
+    waiter = asyncio.create_task(receiver.wait(job_id, within))
+    await asyncio.sleep(0)
+    started_at = time.monotonic()
+    sender.wake(job_id)
+    await waiter
+    receiver.forget(job_id)
+    return time.monotonic() - started_at < within * 0.9
+
+
+def clients(url: str, count: int) -> list[Redis]:
+    return [redis_from_url(url) for _ in range(count)]
+
+
+async def close_all(redis_clients: list[Redis]) -> None:
+    for client in redis_clients:
+        await client.aclose()
+
+
+async def test_a_wake_on_one_node_ends_the_wait_on_another() -> None:
+    channel = f"vrt-test:jobs:{uuid.uuid4().hex}"
+    one, two = clients(SHARED_URL, 2)
+    node_a, node_b = RedisJobSignals(one, channel), RedisJobSignals(two, channel)
+    try:
+        async with started(node_a, node_b):
+            assert node_a.healthy and node_b.healthy
+            assert await woken_across(node_a, node_b)
+            assert await woken_across(node_b, node_a)
+            assert await woken_across(node_a, node_a)
+    finally:
+        await close_all([one, two])
+
+
+async def test_a_wake_for_an_unarmed_job_is_harmless_and_the_wait_still_times_out() -> None:
+    channel = f"vrt-test:jobs:{uuid.uuid4().hex}"
+    (one,) = clients(SHARED_URL, 1)
+    signals = RedisJobSignals(one, channel)
+    try:
+        async with started(signals):
+            signals.wake("nobody-waits")
+            started_at = time.monotonic()
+            await signals.wait("other", 0.2)
+            assert 0.15 < time.monotonic() - started_at < 1
+    finally:
+        await one.aclose()
+
+
+async def test_a_revocation_published_by_one_node_reaches_every_node() -> None:
+    channel = f"vrt-test:revoked:{uuid.uuid4().hex}"
+    one, two = clients(SHARED_URL, 2)
+    seen_a, seen_b = Collector(), Collector()
+    bus_a = RedisRevocationBus(one, channel, on_revoked=seen_a)
+    bus_b = RedisRevocationBus(two, channel, on_revoked=seen_b)
+    try:
+        async with started(bus_a, bus_b):
+            await bus_a.publish({"s1", "s2"})
+            await bus_a.publish(set())
+            await one.publish(channel, b"not json")
+            await eventually(seen_b.got({"s1", "s2"}), 2, "delivered to the other node")
+            await eventually(seen_a.got({"s1", "s2"}), 2, "delivered to the publishing node")
+            await bus_b.publish({"s3"})
+            await eventually(seen_a.got({"s3"}), 2, "delivered back")
+            assert seen_a.batches == seen_b.batches == [{"s1", "s2"}, {"s3"}]
+    finally:
+        await close_all([one, two])
+
+
+async def test_signals_and_revocations_survive_a_redis_restart() -> None:
+    async with throwaway_redis() as server:
+        redis_clients = clients(server.url, 4)
+        node_a, node_b = RedisJobSignals(redis_clients[0]), RedisJobSignals(redis_clients[1])
+        seen = Collector()
+        bus_a = RedisRevocationBus(redis_clients[2], on_revoked=Collector())
+        bus_b = RedisRevocationBus(redis_clients[3], on_revoked=seen)
+        listeners: list[RedisJobSignals | RedisRevocationBus] = [node_a, node_b, bus_a, bus_b]
+        try:
+            async with started(*listeners):
+                assert all(part.healthy for part in listeners)
+                assert await woken_across(node_a, node_b)
+                await bus_a.publish({"before"})
+                await eventually(seen.got({"before"}), 2, "revocation delivered before the restart")
+
+                await server.kill()
+                await eventually(lambda: not any(part.healthy for part in listeners), 5, "seen as down")
+                node_a.wake("lost-while-down")  # logged, never raised
+                with pytest.raises(RedisError):  # the caller decides what to do
+                    await bus_a.publish({"lost"})
+
+                await server.start()
+                await eventually(lambda: all(part.healthy for part in listeners), 8, "re-subscribed")
+                assert await woken_across(node_a, node_b)
+                assert await woken_across(node_b, node_a)
+                await bus_a.publish({"after"})
+                await eventually(seen.got({"after"}), 2, "revocation delivered after the restart")
+                assert {"lost"} not in seen.batches
+        finally:
+            await close_all(redis_clients)
