@@ -5,18 +5,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from aiohttp import web
 from dependency_injector import containers, providers
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.inbound.http_api import HttpApi, HttpUseCases
 from adapters.inbound.periodic import every
 from adapters.inbound.socket_server import (
+    DirectManager,
+    OrjsonModule,
     SocketGateway,
     SocketPublisher,
     SocketTransport,
@@ -25,6 +31,7 @@ from adapters.inbound.socket_server import (
 )
 from adapters.outbound.demo.captions import DemoCaptionGenerator
 from adapters.outbound.demo.posts import DemoPostSource
+from adapters.outbound.memory.fleet import InlineJobs, LocalFleetView, LocalRevocations
 from adapters.outbound.memory.jobs import InMemoryJobRepository
 from adapters.outbound.memory.limits import InMemoryConnectionSlotStore, InMemoryRateLimitStore
 from adapters.outbound.memory.platforms import InMemoryPlatformRepository
@@ -32,6 +39,15 @@ from adapters.outbound.memory.scheduler import InProcessJobScheduler
 from adapters.outbound.memory.sessions import InMemorySessionRepository
 from adapters.outbound.memory.signals import LocalJobSignals
 from adapters.outbound.memory.users import InMemoryUserRepository
+from adapters.outbound.redis.client import redis_from_url
+from adapters.outbound.redis.failover import FailoverRateLimitStore, FailoverSlotStore
+from adapters.outbound.redis.fleet import RedisFleetView, RedisJobLeases
+from adapters.outbound.redis.health import RedisHealthProbe
+from adapters.outbound.redis.limits import RedisConnectionSlotStore, RedisRateLimitStore
+from adapters.outbound.redis.manager import DirectRedisManager
+from adapters.outbound.redis.publisher import ManagerPublisher
+from adapters.outbound.redis.revocations import RedisRevocationBus
+from adapters.outbound.redis.signals import RedisJobSignals
 from adapters.outbound.sql.engine import create_engine, migrate
 from adapters.outbound.sql.health import SqlHealthProbe
 from adapters.outbound.sql.jobs import SqlJobRepository
@@ -43,6 +59,7 @@ from application.client_events import ClientEventGate
 from application.connect import ConnectClient, DisconnectClient, EndConnections
 from application.connections import ConnectionRegistry
 from application.demo import SeedDemo
+from application.fleet import ClaimJobs, RenewConnectionLeases
 from application.job_control import PauseCaptionGeneration, RequestCaptionStatus, ResumeCaptionGeneration
 from application.limits import Limits
 from application.notifications import NotifyAdmins, NotifyUser, RaiseAdminAlert
@@ -90,6 +107,38 @@ class Settings(BaseSettings):
     demo_failure_every: int = 12
     demo_page_delay: float = 0.2
     log_level: str = "INFO"
+    redis_url: str | None = None
+    redis_channel: str = "vedfolnir-realtime"
+    node_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    run_jobs: str = "inline"
+    connection_lease_seconds: float = 30.0
+    job_lease_seconds: float = 15.0
+    worker_poll_seconds: float = 1.0
+    job_recheck_seconds: float = 5.0
+
+    def redis_key(self, name: str) -> str:
+        """Every key and channel of a deployment starts with REDIS_CHANNEL, so deployments may share a Redis."""
+        return f"{self.redis_channel}:{name}"
+
+    @property
+    def jobs_channel(self) -> str:
+        return self.redis_key("jobs")
+
+    @property
+    def revocations_channel(self) -> str:
+        return self.redis_key("revoked")
+
+    @property
+    def bus(self) -> str:
+        return "redis" if self.redis_url else MEMORY
+
+    @property
+    def jobs_inline(self) -> bool:
+        if self.run_jobs not in ("inline", "workers"):
+            raise ValueError("RUN_JOBS is 'inline' (this process runs jobs) or 'workers' (worker processes do)")
+        if self.run_jobs == "workers" and not self.redis_url:
+            raise ValueError("RUN_JOBS=workers needs REDIS_URL: the workers and the nodes meet on Redis")
+        return self.run_jobs == "inline"
 
     @property
     def backend(self) -> str:
@@ -129,6 +178,14 @@ def _engine(url: str) -> AsyncEngine | None:
     return None if url == MEMORY else create_engine(url)
 
 
+def _key(settings: Settings, name: str) -> str:
+    return settings.redis_key(name)
+
+
+def _redis(url: str | None) -> Redis | None:
+    return redis_from_url(url) if url else None
+
+
 def _measure(data: Any) -> int:
     try:
         return len(orjson.dumps(data))
@@ -166,14 +223,64 @@ class Container(containers.DeclarativeContainer):
         backend, memory=providers.List(), sql=providers.List(providers.Singleton(SqlHealthProbe, engine))
     )
 
-    rates = providers.Singleton(InMemoryRateLimitStore)
-    slots = providers.Singleton(InMemoryConnectionSlotStore)
-    signals = providers.Singleton(LocalJobSignals)
+    bus = providers.Callable(lambda s: s.bus, settings)
+    redis = providers.Singleton(_redis, settings.provided.redis_url)
+    local_rates = providers.Singleton(InMemoryRateLimitStore)
+    local_slots = providers.Singleton(InMemoryConnectionSlotStore)
+    rates = providers.Selector(
+        bus,
+        memory=local_rates,
+        redis=providers.Singleton(
+            FailoverRateLimitStore,
+            providers.Singleton(RedisRateLimitStore, redis, providers.Callable(_key, settings, "rl:")),
+            local_rates,
+        ),
+    )
+    slots = providers.Selector(
+        bus,
+        memory=local_slots,
+        redis=providers.Singleton(
+            FailoverSlotStore,
+            providers.Singleton(
+                RedisConnectionSlotStore,
+                redis,
+                providers.Callable(_key, settings, "conn:"),
+                lease_seconds=settings.provided.connection_lease_seconds,
+            ),
+            providers.Singleton(InMemoryConnectionSlotStore),
+        ),
+    )
+    signals = providers.Selector(
+        bus,
+        memory=providers.Singleton(LocalJobSignals),
+        redis=providers.Singleton(RedisJobSignals, redis, channel=settings.provided.jobs_channel),
+    )
+    fleet = providers.Selector(
+        bus,
+        memory=providers.Singleton(LocalFleetView),
+        redis=providers.Singleton(RedisFleetView, redis, providers.Callable(_key, settings, "fleet")),
+    )
+    job_leases = providers.Singleton(
+        RedisJobLeases,
+        redis,
+        providers.Callable(_key, settings, "job-claim:"),
+        lease_seconds=settings.provided.job_lease_seconds,
+    )
     system_probe = providers.Singleton(ProcessProbe)
+    redis_probes = providers.Selector(
+        bus, memory=providers.List(), redis=providers.List(providers.Singleton(RedisHealthProbe, redis))
+    )
 
     security = providers.Singleton(SecurityEvents)
+    manager = providers.Selector(
+        bus,
+        memory=providers.Singleton(DirectManager),
+        redis=providers.Singleton(
+            DirectRedisManager, settings.provided.redis_url, settings.provided.redis_channel, json=OrjsonModule
+        ),
+    )
     sio = providers.Singleton(
-        create_socket_server, settings.provided.cors_origins, settings.provided.max_message_bytes, security
+        create_socket_server, settings.provided.cors_origins, settings.provided.max_message_bytes, security, manager
     )
     transport = providers.Singleton(SocketTransport, sio)
     publisher = providers.Singleton(SocketPublisher, sio)
@@ -188,10 +295,23 @@ class Container(containers.DeclarativeContainer):
     )
 
     run_job = providers.Singleton(
-        RunCaptionJob, jobs, users, platforms, post_source, caption_generator, signals, outbox, clock
+        RunCaptionJob,
+        jobs,
+        users,
+        platforms,
+        post_source,
+        caption_generator,
+        signals,
+        outbox,
+        clock,
+        settings.provided.job_recheck_seconds,
     )
     scheduler = providers.Singleton(InProcessJobScheduler, run_job)
-    start_job = providers.Singleton(StartCaptionJob, users, platforms, jobs, scheduler, clock, tokens)
+    jobs_mode = providers.Callable(lambda s: "inline" if s.jobs_inline else "workers", settings)
+    # Where a new job goes: run here, or left for a worker's next claim round.
+    job_intake = providers.Selector(jobs_mode, inline=scheduler, workers=providers.Singleton(InlineJobs))
+    start_job = providers.Singleton(StartCaptionJob, users, platforms, jobs, job_intake, clock, tokens)
+    claim_jobs = providers.Singleton(ClaimJobs, jobs, job_leases, scheduler, settings.provided.node_id)
     recover_jobs = providers.Singleton(RecoverJobs, jobs, scheduler)
 
     end_connections = providers.Singleton(EndConnections, registry, transport, outbox, settings.provided.login_url)
@@ -221,12 +341,32 @@ class Container(containers.DeclarativeContainer):
     notify_user = providers.Singleton(NotifyUser, users, outbox, tokens)
     notify_admins = providers.Singleton(NotifyAdmins, outbox, tokens)
     raise_alert = providers.Singleton(RaiseAdminAlert, outbox, tokens)
+    status_probes = providers.Callable(lambda a, b: [*a, *b], health_probes, redis_probes)
     system_status = providers.Singleton(
-        PublishSystemStatus, registry, system_probe, health_probes, outbox, raise_alert, security
+        PublishSystemStatus,
+        registry,
+        system_probe,
+        status_probes,
+        outbox,
+        raise_alert,
+        security,
+        fleet,
+        settings.provided.node_id,
     )
+    renew_connection_leases = providers.Singleton(RenewConnectionLeases, registry, slots)
     add_user = providers.Singleton(AddUser, users)
     issue_session = providers.Singleton(IssueSession, users, sessions, tokens, clock)
-    revoke_session = providers.Singleton(RevokeSession, sessions, end_connections)
+    revocations = providers.Selector(
+        bus,
+        memory=providers.Singleton(LocalRevocations, end_connections.provided.for_sessions),
+        redis=providers.Singleton(
+            RedisRevocationBus,
+            redis,
+            channel=settings.provided.revocations_channel,
+            on_revoked=end_connections.provided.for_sessions,
+        ),
+    )
+    revoke_session = providers.Singleton(RevokeSession, sessions, revocations)
     sweep_sessions = providers.Singleton(SweepSessions, registry, sessions, end_connections, clock)
     seed_demo = providers.Singleton(SeedDemo, users, platforms)
 
@@ -237,16 +377,31 @@ def build_container(settings: Settings | None = None) -> Container:
     return container
 
 
+async def upgrade_database(settings: Settings) -> None:
+    if settings.backend != MEMORY:
+        await migrate(settings.database_url)
+
+
 @contextlib.asynccontextmanager
 async def running(container: Container) -> AsyncIterator[Container]:
     """Starts what a container holds open (database engine) and closes it again; for CLI and embedding."""
     settings: Settings = container.settings()
     if settings.backend != MEMORY and settings.auto_migrate:
         await migrate(settings.database_url)
+    listeners = [container.signals(), container.revocations()] if settings.bus == "redis" else []
+    for listener in listeners:
+        await listener.start()
     try:
         yield container
     finally:
         await container.scheduler().close()
+        for listener in listeners:
+            await listener.stop()
+        if settings.bus == "redis":
+            manager = container.manager()
+            if isinstance(manager, DirectRedisManager):
+                await manager.close()
+            await container.redis().aclose()
         engine = container.engine()
         if engine is not None:
             await engine.dispose()
@@ -294,10 +449,14 @@ def build_app(container: Container) -> web.Application:
         await stack.enter_async_context(running(container))
         if settings.demo_mode:
             await container.seed_demo()()
-        recovered = await container.recover_jobs()()
-        if recovered:
-            log.info("resumed %d caption jobs", recovered)
+        if settings.jobs_inline:
+            recovered = await container.recover_jobs()()
+            if recovered:
+                log.info("resumed %d caption jobs", recovered)
         loop = asyncio.get_running_loop()
+        if settings.bus == "redis":
+            renew_every = settings.connection_lease_seconds / 3
+            tasks.append(loop.create_task(every(renew_every, container.renew_connection_leases(), "lease renewal")))
         tasks.append(
             loop.create_task(every(settings.system_status_interval, container.system_status(), "system status"))
         )
@@ -327,3 +486,26 @@ def embedded(settings: Settings, publisher: Any, transport: Any | None = None) -
     if transport is not None:
         container.transport.override(providers.Object(transport))
     return container
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """A worker process: claims caption jobs and runs them; emits through Redis, serves no sockets."""
+    if not settings.redis_url:
+        raise ValueError("a worker needs REDIS_URL: it emits to the serving nodes through Redis")
+    manager = DirectRedisManager(settings.redis_url, settings.redis_channel, write_only=True, json=OrjsonModule)
+    container = build_container(settings)
+    container.publisher.override(providers.Object(ManagerPublisher(manager)))
+    claim = container.claim_jobs()
+    container.scheduler().on_finished(claim.finished)
+    async with running(container):
+        log.info("worker %s claiming jobs every %.1f s", settings.node_id, settings.worker_poll_seconds)
+        loop = asyncio.get_running_loop()
+        claiming = loop.create_task(every(settings.worker_poll_seconds, claim, "job claims", at_start=True))
+        try:
+            await stop.wait()
+        finally:
+            claiming.cancel()
+            await asyncio.gather(claiming, return_exceptions=True)
+            for job_id in list(claim.running):
+                await claim.finished(job_id)
+    await manager.close()

@@ -76,6 +76,12 @@ class ConnectionRegistry:
     def user_ids(self) -> set[int]:
         return {conn.user.id for conn in self._by_sid.values()}
 
+    def physical_by_user(self) -> dict[int, set[str]]:
+        held: dict[int, set[str]] = {}
+        for conn in self._by_sid.values():
+            held.setdefault(conn.user.id, set()).add(conn.physical_id)
+        return held
+
 
 def _discard(index: dict[str, set[str]], key: str, sid: str) -> bool:
     members = index.get(key)

@@ -158,11 +158,17 @@ class RateLimitStore(Protocol):
 
 
 class ConnectionSlotStore(Protocol):
-    """Concurrent connections per key, capped; release is idempotent."""
+    """Concurrent connections per key, capped; release is idempotent.
+
+    Fleet-wide stores hold slots as leases: `refresh` extends the live holders of this node, so the
+    slots of a node that died come back by themselves.
+    """
 
     async def acquire(self, key: str, holder: str, cap: int, now: float) -> bool: ...
 
     async def release(self, key: str, holder: str) -> None: ...
+
+    async def refresh(self, holders_by_key: dict[str, set[str]]) -> None: ...
 
 
 class JobScheduler(Protocol):
@@ -210,3 +216,36 @@ class PlatformUnavailable(Exception):
         super().__init__(message)
         self.message = message
         self.retry_possible = retry_possible
+
+
+@dataclass(frozen=True, slots=True)
+class FleetTotals:
+    active_connections: int
+    total_connections: int
+    nodes: int
+
+
+class FleetView(Protocol):
+    """Each serving node reports its own counts; admins see the sum over the nodes that report."""
+
+    async def report(self, node_id: str, active_connections: int, total_connections: int) -> None: ...
+
+    async def totals(self) -> FleetTotals: ...
+
+
+class RevocationBroadcast(Protocol):
+    """Tells every node that sessions were revoked, so each ends its sockets of them at once."""
+
+    async def publish(self, session_ids: set[str]) -> None: ...
+
+
+class JobLeases(Protocol):
+    """Exactly one runner per job across the fleet: a claim is a lease its owner keeps renewing."""
+
+    async def claim(self, job_id: str, owner: str) -> bool: ...
+
+    async def renew(self, job_ids: set[str], owner: str) -> set[str]:
+        """The job ids whose lease this owner still holds."""
+        ...
+
+    async def release(self, job_id: str, owner: str) -> None: ...

@@ -6,7 +6,7 @@ import logging
 
 from application.connect import EndConnections
 from application.connections import ConnectionRegistry
-from application.ports import Clock, SessionRepository, TokenSource, UserRepository
+from application.ports import Clock, RevocationBroadcast, SessionRepository, TokenSource, UserRepository
 from domain.errors import DomainError, ErrorCode
 from domain.identity import Role, Session, User, new_session
 
@@ -44,15 +44,19 @@ class IssueSession:
 
 
 class RevokeSession:
-    """Revokes in storage and ends this node's sockets of the session at once."""
+    """Revokes in storage, then tells every node to end its sockets of the session at once."""
 
-    def __init__(self, sessions: SessionRepository, end: EndConnections) -> None:
+    def __init__(self, sessions: SessionRepository, broadcast: RevocationBroadcast) -> None:
         self._sessions = sessions
-        self._end = end
+        self._broadcast = broadcast
 
     async def __call__(self, session_id: str) -> bool:
         found = await self._sessions.revoke(session_id)
-        await self._end.for_sessions({session_id})
+        if found:
+            try:
+                await self._broadcast.publish({session_id})
+            except Exception:  # storage already says revoked: every node's sweep still ends the sockets
+                log.warning("revocation broadcast failed; the session sweep will end the sockets", exc_info=True)
         return found
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from application.connections import ConnectionRegistry
 from application.notifications import RaiseAdminAlert
 from application.outbox import Outbox
-from application.ports import HealthProbe, SystemProbe
+from application.ports import FleetTotals, FleetView, HealthProbe, SystemProbe
 from application.security import SecurityEvents
 from domain import events, messages
 from domain.health import ComponentHealth, Health, HealthTracker
@@ -25,8 +25,12 @@ class PublishSystemStatus:
         outbox: Outbox,
         alerts: RaiseAdminAlert,
         security: SecurityEvents,
+        fleet: FleetView,
+        node_id: str,
     ) -> None:
         self._security = security
+        self._fleet = fleet
+        self._node_id = node_id
         self._registry = registry
         self._system = system
         self._probes = probes
@@ -35,7 +39,7 @@ class PublishSystemStatus:
         self._tracker = HealthTracker()
 
     async def __call__(self) -> list[ComponentHealth]:
-        reports = [self._socket_server()]
+        reports = [await self._socket_server()]
         for probe in self._probes:
             try:
                 reports.append(await probe.check())
@@ -54,11 +58,20 @@ class PublishSystemStatus:
                 await self._alerts.raise_checked(alert)
         return reports
 
-    def _socket_server(self) -> ComponentHealth:
+    async def _socket_server(self) -> ComponentHealth:
         sample = self._system.sample()
+        try:
+            await self._fleet.report(self._node_id, len(self._registry), self._registry.total_connections)
+            fleet = await self._fleet.totals()
+        except Exception as exc:  # the fleet view lives in Redis; while it is gone, admins see this node alone
+            log.warning("fleet view unavailable (%s); reporting this node only", type(exc).__name__)
+            fleet = FleetTotals(len(self._registry), self._registry.total_connections, 0)
         metrics = {
-            "active_connections": len(self._registry),
-            "total_connections": self._registry.total_connections,
+            "active_connections": fleet.active_connections,
+            "total_connections": fleet.total_connections,
+            "nodes_reporting": fleet.nodes,
+            "node_id": self._node_id,
+            "node_active_connections": len(self._registry),
             "active_users": len(self._registry.user_ids()),
             "memory_usage": f"{sample.memory_bytes // (1024 * 1024)}MB",
             "cpu_usage": f"{sample.cpu_percent:.0f}%",

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="default: FLASK_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, help="default: FLASK_PORT or 5000")
     serve.add_argument("--demo", action="store_true", help="seed the demo user and admin (same as DEMO_MODE=true)")
+
+    commands.add_parser(
+        "worker", help="claim and run caption jobs (needs REDIS_URL; serving nodes set RUN_JOBS=workers)"
+    )
 
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply every Alembic migration to DATABASE_URL")
@@ -64,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "serve":
         return _serve(settings, args)
+    if args.command == "worker":
+        return asyncio.run(_work(settings))
     try:
         return asyncio.run(_run_command(settings, args))
     except DomainError as err:
@@ -82,10 +89,19 @@ def _serve(settings: bootstrap.Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _work(settings: bootstrap.Settings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await bootstrap.run_worker(settings, stop)
+    return 0
+
+
 async def _run_command(settings: bootstrap.Settings, args: argparse.Namespace) -> int:
     container = bootstrap.build_container(settings)
     actions: dict[tuple[str, str], Callable[[bootstrap.Container], Awaitable[Any]]] = {
-        ("db", "upgrade"): lambda c: _noop(),
+        ("db", "upgrade"): lambda c: bootstrap.upgrade_database(settings),
         ("users", "add"): lambda c: c.add_user()(args.username, Role(args.role), not args.inactive),
         ("sessions", "issue"): lambda c: c.issue_session()(args.username, args.ttl or settings.session_ttl_seconds),
         ("sessions", "revoke"): lambda c: c.revoke_session()(args.session_id),
@@ -96,10 +112,6 @@ async def _run_command(settings: bootstrap.Settings, args: argparse.Namespace) -
         result = await actions[(args.command, args.action)](container)
     _print(args, result, settings)
     return 0 if result is not False else 1
-
-
-async def _noop() -> str:
-    return "migrated"
 
 
 async def _add_platform(container: bootstrap.Container, args: argparse.Namespace) -> Any:

@@ -9,9 +9,12 @@ from collections.abc import Awaitable, Callable
 log = logging.getLogger("vedfolnir.periodic")
 
 
-async def every(seconds: float, action: Callable[[], Awaitable[object]], name: str) -> None:
+async def every(seconds: float, action: Callable[[], Awaitable[object]], name: str, at_start: bool = False) -> None:
+    first = True
     while True:
-        await asyncio.sleep(seconds)
+        if not (first and at_start):
+            await asyncio.sleep(seconds)
+        first = False
         try:
             await action()
         except asyncio.CancelledError:

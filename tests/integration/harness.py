@@ -95,46 +95,17 @@ class Server:
         headers: dict[str, str] | None = None,
         expect_refusal: bool = False,
     ) -> Client:
-        sio = socketio.AsyncClient(reconnection=False)
-        inbox = Inbox()
-        client = Client(sio, namespace, inbox)
-
-        async def on_any(event: str, data: Any = None) -> None:
-            await inbox.put(event, data)
-
-        async def on_connect_error(data: Any = None) -> None:
-            client.connect_error = data
-
-        sio.on("*", on_any, namespace=namespace)
-        sio.on("connect_error", on_connect_error, namespace=namespace)
-        auth: dict[str, Any] = {}
-        all_headers = dict(headers or {})
-        if session is not None:
-            if via_cookie:
-                all_headers["Cookie"] = f"{self.settings.session_cookie_name}={session.id}"
-            else:
-                auth["session_id"] = session.id
-            if csrf is True:
-                auth["csrf_token"] = session.csrf_token
-            elif isinstance(csrf, str):
-                auth["csrf_token"] = csrf
-        try:
-            await sio.connect(
-                self.url,
-                namespaces=[namespace],
-                auth=auth or None,
-                headers=all_headers,
-                transports=transports or ["websocket"],
-                wait_timeout=5,
-            )
-        except socketio.exceptions.ConnectionError:
-            if not expect_refusal:
-                raise
-            return client
-        if expect_refusal:
-            await client.close()
-            raise AssertionError("the connection was accepted")
-        return client
+        return await open_client(
+            self.url,
+            session,
+            namespace,
+            csrf=csrf,
+            via_cookie=via_cookie,
+            cookie_name=self.settings.session_cookie_name,
+            transports=transports,
+            headers=headers,
+            expect_refusal=expect_refusal,
+        )
 
     async def api(self, method: str, path: str, body: Any = None, token: str | None = "test-token") -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -143,6 +114,60 @@ class Server:
             http.request(method, self.url + path, json=body, headers=headers) as r,
         ):
             return r.status, await r.json()
+
+
+async def open_client(
+    url: str,
+    session: Any = None,
+    namespace: str = "/",
+    *,
+    csrf: bool | str = True,
+    via_cookie: bool = False,
+    cookie_name: str = "session",
+    transports: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+    expect_refusal: bool = False,
+) -> Client:
+    sio = socketio.AsyncClient(reconnection=False)
+    inbox = Inbox()
+    client = Client(sio, namespace, inbox)
+
+    async def on_any(event: str, data: Any = None) -> None:
+        await inbox.put(event, data)
+
+    async def on_connect_error(data: Any = None) -> None:
+        client.connect_error = data
+
+    sio.on("*", on_any, namespace=namespace)
+    sio.on("connect_error", on_connect_error, namespace=namespace)
+    auth: dict[str, Any] = {}
+    all_headers = dict(headers or {})
+    if session is not None:
+        if via_cookie:
+            all_headers["Cookie"] = f"{cookie_name}={session.id}"
+        else:
+            auth["session_id"] = session.id
+        if csrf is True:
+            auth["csrf_token"] = session.csrf_token
+        elif isinstance(csrf, str):
+            auth["csrf_token"] = csrf
+    try:
+        await sio.connect(
+            url,
+            namespaces=[namespace],
+            auth=auth or None,
+            headers=all_headers,
+            transports=transports or ["websocket"],
+            wait_timeout=5,
+        )
+    except socketio.exceptions.ConnectionError:
+        if not expect_refusal:
+            raise
+        return client
+    if expect_refusal:
+        await client.close()
+        raise AssertionError("the connection was accepted")
+    return client
 
 
 def settings_for(database_url: str, **overrides: Any) -> bootstrap.Settings:

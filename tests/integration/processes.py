@@ -35,6 +35,24 @@ def cli(env: dict[str, str], *args: str, cwd: Path | None = None) -> Any:
 
 
 @contextlib.contextmanager
+def process(env: dict[str, str], *args: str) -> Iterator[subprocess.Popen[str]]:
+    """A long-running console-script process (e.g. a worker), stopped with SIGTERM at the end."""
+    proc = subprocess.Popen(
+        [str(SCRIPT), *args], env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@contextlib.contextmanager
 def serving(env: dict[str, str], port: int, *extra: str, cwd: Path | None = None) -> Iterator[subprocess.Popen[str]]:
     proc = subprocess.Popen(
         [str(SCRIPT), "serve", "--port", str(port), *extra],

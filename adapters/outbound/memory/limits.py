@@ -50,5 +50,8 @@ class InMemoryConnectionSlotStore:
         for slots in self._slots.values():
             slots.release(key, holder)
 
+    async def refresh(self, holders_by_key: dict[str, set[str]]) -> None:
+        """Nothing to renew: in one process a slot lives exactly as long as its connection."""
+
     def count(self, key: str) -> int:
         return sum(slots.count(key) for slots in self._slots.values())

@@ -13,6 +13,11 @@ class InProcessJobScheduler:
     def __init__(self, run: Callable[[str], Awaitable[None]]) -> None:
         self._run = run
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._after: Callable[[str], Awaitable[None]] | None = None
+
+    def on_finished(self, after: Callable[[str], Awaitable[None]]) -> None:
+        """Called with the job id once its run ends, however it ends (a worker releases its claim)."""
+        self._after = after
 
     def schedule(self, job_id: str) -> None:
         if job_id in self._tasks:
@@ -28,6 +33,12 @@ class InProcessJobScheduler:
             raise
         except Exception:
             log.exception("caption job %s stopped on an error; it resumes at the next start", job_id)
+        finally:
+            if self._after is not None:
+                try:
+                    await self._after(job_id)
+                except Exception:
+                    log.exception("after-run hook of job %s failed", job_id)
 
     @property
     def running(self) -> int:

@@ -1,0 +1,57 @@
+"""Keeping this node's share of fleet-wide state alive: connection leases and running-job claims."""
+
+from __future__ import annotations
+
+import logging
+
+from application.connections import ConnectionRegistry
+from application.limits import connection_slot_key
+from application.ports import ConnectionSlotStore, JobLeases, JobRepository, JobScheduler
+from domain.jobs import ACTIVE_STATUSES
+
+log = logging.getLogger("vedfolnir.fleet")
+
+
+class RenewConnectionLeases:
+    def __init__(self, registry: ConnectionRegistry, slots: ConnectionSlotStore) -> None:
+        self._registry = registry
+        self._slots = slots
+
+    async def __call__(self) -> None:
+        held = {connection_slot_key(user_id): ids for user_id, ids in self._registry.physical_by_user().items()}
+        if held:
+            await self._slots.refresh(held)
+
+
+class ClaimJobs:
+    """A worker's round: renew the claims on the jobs it runs, claim active jobs nobody holds, run them.
+
+    A job is run by exactly one worker: the claim is a lease, so a worker that dies (SIGKILL included)
+    loses its jobs to another once the lease runs out, and they continue from the first post not done.
+    """
+
+    def __init__(self, jobs: JobRepository, leases: JobLeases, scheduler: JobScheduler, owner: str) -> None:
+        self._jobs = jobs
+        self._leases = leases
+        self._scheduler = scheduler
+        self._owner = owner
+        self.running: set[str] = set()
+
+    async def __call__(self) -> int:
+        if self.running:
+            kept = await self._leases.renew(self.running, self._owner)
+            for lost in self.running - kept:
+                log.warning("lost the claim on job %s; another worker may run it", lost)
+        claimed = 0
+        for job in await self._jobs.with_status(ACTIVE_STATUSES):
+            if job.id in self.running:
+                continue
+            if await self._leases.claim(job.id, self._owner):
+                self.running.add(job.id)
+                self._scheduler.schedule(job.id)
+                claimed += 1
+        return claimed
+
+    async def finished(self, job_id: str) -> None:
+        self.running.discard(job_id)
+        await self._leases.release(job_id, self._owner)
