@@ -21,16 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.inbound.http_api import HttpApi, HttpUseCases
 from adapters.inbound.periodic import every
 from adapters.inbound.socket_server import (
-    DirectManager,
     OrjsonModule,
     SocketGateway,
     SocketPublisher,
     SocketTransport,
     create_socket_server,
-    origin_guard,
 )
 from adapters.outbound.demo.captions import DemoCaptionGenerator
 from adapters.outbound.demo.posts import DemoPostSource
+from adapters.outbound.direct_delivery import DirectManager
 from adapters.outbound.memory.fleet import InlineJobs, LocalFleetView, LocalRevocations
 from adapters.outbound.memory.jobs import InMemoryJobRepository
 from adapters.outbound.memory.limits import InMemoryConnectionSlotStore, InMemoryRateLimitStore
@@ -410,9 +409,7 @@ async def running(container: Container) -> AsyncIterator[Container]:
 def build_app(container: Container) -> web.Application:
     """The served aiohttp application: Socket.IO at /socket.io/, the HTTP API, and the background loops."""
     settings: Settings = container.settings()
-    app = web.Application(
-        client_max_size=1024 * 1024, middlewares=[origin_guard(settings.cors_origins, container.security())]
-    )
+    app = web.Application(client_max_size=1024 * 1024)
     sio = container.sio()
     sio.attach(app)
     tasks: list[asyncio.Task[None]] = []

@@ -92,8 +92,8 @@ class ClientEventGate:
                 return payload
             if len(args) > 1:
                 raise DomainError(ErrorCode.INVALID_MESSAGE, "An event carries one JSON object at most")
-            if not conn.csrf_proven:
-                self._check_csrf(conn, data)
+            if conn.csrf_token is not None:
+                self._check_csrf(conn, conn.csrf_token, data)
             route = self._routes.get(name) if name is not None else None
             if route is None:
                 raise DomainError(ErrorCode.UNKNOWN_EVENT, "Unknown event", known_events=sorted(self._routes))
@@ -112,9 +112,9 @@ class ClientEventGate:
         await self._outbox.to_socket(sid, conn.namespace, reply.event, payload)
         return payload
 
-    def _check_csrf(self, conn: Connection, data: Any) -> None:
+    def _check_csrf(self, conn: Connection, expected: str, data: Any) -> None:
         token = data.get("csrf_token") if isinstance(data, dict) else None
-        if not isinstance(token, str) or not hmac.compare_digest(token.encode(), conn.csrf_token.encode()):
+        if not isinstance(token, str) or not hmac.compare_digest(token.encode(), expected.encode()):
             self._security.record("csrf_refused", user_id=conn.user.id, at="event")
             raise DomainError(
                 ErrorCode.CSRF_TOKEN_INVALID,

@@ -97,16 +97,12 @@ class ConnectClient:
             namespace=namespace,
             user=user,
             session_id=session.id,
-            csrf_token=session.csrf_token,
-            csrf_proven=csrf_proven,
+            csrf_token=None if csrf_proven else session.csrf_token,
             expires_at=session.expires_at,
-            ip=ip,
-            connected_at=now,
         )
         self._registry.add(conn)
         room = ADMIN_ROOM if namespace == ADMIN_NAMESPACE else personal_room(user.id)
         await self._transport.enter_room(sid, room, namespace)
-        conn.rooms.add(room)
         await self._outbox.to_admins(
             events.USER_ACTIVITY_UPDATE,
             messages.user_activity(user, "connected", {"namespace": namespace, "ip": ip}),

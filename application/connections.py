@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from domain.identity import User
 
@@ -15,31 +15,41 @@ class Connection:
     namespace: str
     user: User
     session_id: str
-    csrf_token: str
-    csrf_proven: bool
+    csrf_token: str | None  # kept only while the connection has not proven it (then every event must)
     expires_at: float
-    ip: str
-    connected_at: float
     revoked: bool = False
-    rooms: set[str] = field(default_factory=set)
+    rooms: frozenset[str] = frozenset()  # rooms joined on request (the automatic room is not listed)
+
+    @property
+    def csrf_proven(self) -> bool:
+        return self.csrf_token is None
 
     def session_live(self, now: float) -> bool:
         return not self.revoked and now < self.expires_at
 
 
 class ConnectionRegistry:
-    """Connections by socket id, by session and by physical connection, with counts for admins."""
+    """Connections by socket id, by session and by physical connection, with counts for admins.
+
+    Built for memory per idle connection: indexes hold tuples (a connection's session and physical
+    connection are rarely shared), and connections of one user share one User object.
+    """
 
     def __init__(self) -> None:
         self._by_sid: dict[str, Connection] = {}
-        self._by_session: dict[str, set[str]] = {}
-        self._by_physical: dict[str, set[str]] = {}
+        self._by_session: dict[str, tuple[str, ...]] = {}
+        self._by_physical: dict[str, tuple[str, ...]] = {}
+        self._users: dict[int, tuple[User, int]] = {}
         self.total_connections = 0
 
     def add(self, conn: Connection) -> None:
+        known = self._users.get(conn.user.id)
+        if known is not None and known[0] == conn.user:
+            conn.user = known[0]
+        self._users[conn.user.id] = (conn.user, (known[1] if known else 0) + 1)
         self._by_sid[conn.sid] = conn
-        self._by_session.setdefault(conn.session_id, set()).add(conn.sid)
-        self._by_physical.setdefault(conn.physical_id, set()).add(conn.sid)
+        self._by_session[conn.session_id] = (*self._by_session.get(conn.session_id, ()), conn.sid)
+        self._by_physical[conn.physical_id] = (*self._by_physical.get(conn.physical_id, ()), conn.sid)
         self.total_connections += 1
 
     def remove(self, sid: str) -> tuple[Connection | None, bool]:
@@ -47,6 +57,11 @@ class ConnectionRegistry:
         conn = self._by_sid.pop(sid, None)
         if conn is None:
             return None, False
+        user, count = self._users[conn.user.id]
+        if count > 1:
+            self._users[conn.user.id] = (user, count - 1)
+        else:
+            del self._users[conn.user.id]
         _discard(self._by_session, conn.session_id, sid)
         last = _discard(self._by_physical, conn.physical_id, sid)
         return conn, last
@@ -59,7 +74,7 @@ class ConnectionRegistry:
 
     def for_sessions(self, session_ids: set[str]) -> Iterator[Connection]:
         for session_id in session_ids:
-            for sid in tuple(self._by_session.get(session_id, ())):
+            for sid in self._by_session.get(session_id, ()):
                 conn = self._by_sid.get(sid)
                 if conn is not None:
                     yield conn
@@ -74,7 +89,7 @@ class ConnectionRegistry:
         return iter(tuple(self._by_sid.values()))
 
     def user_ids(self) -> set[int]:
-        return {conn.user.id for conn in self._by_sid.values()}
+        return set(self._users)
 
     def physical_by_user(self) -> dict[int, set[str]]:
         held: dict[int, set[str]] = {}
@@ -83,12 +98,14 @@ class ConnectionRegistry:
         return held
 
 
-def _discard(index: dict[str, set[str]], key: str, sid: str) -> bool:
+def _discard(index: dict[str, tuple[str, ...]], key: str, sid: str) -> bool:
+    """Removes `sid` under `key`; True when that emptied the key."""
     members = index.get(key)
     if members is None:
         return False
-    members.discard(sid)
-    if not members:
-        del index[key]
-        return True
-    return False
+    remaining = tuple(m for m in members if m != sid)
+    if remaining:
+        index[key] = remaining
+        return False
+    del index[key]
+    return True

@@ -18,8 +18,9 @@ class JoinRoom:
     async def __call__(self, conn: Connection, data: dict[str, Any]) -> Reply:
         room = data["room_name"]
         check_room_access(conn.user, room)
-        await self._transport.enter_room(conn.sid, room, conn.namespace)
-        conn.rooms.add(room)
+        if room not in conn.rooms:
+            await self._transport.enter_room(conn.sid, room, conn.namespace)
+            conn.rooms = conn.rooms | {room}
         return Reply(events.ROOM_JOINED, messages.room_joined(room))
 
 
@@ -31,5 +32,5 @@ class LeaveRoom:
         room = data["room_name"]
         check_room_access(conn.user, room)
         await self._transport.leave_room(conn.sid, room, conn.namespace)
-        conn.rooms.discard(room)
+        conn.rooms = conn.rooms - {room}
         return Reply(events.ROOM_LEFT, messages.room_left(room))

@@ -14,10 +14,18 @@ from domain.rate_limit import Decision
 Payload = dict[str, Any]
 
 
+# (whole second, its formatted prefix): most stamps share a second; replaced whole, so threads agree.
+_last_second: list[tuple[int, str]] = [(-1, "")]
+
+
 def iso_utc(epoch_seconds: float) -> str:
     """ISO 8601 in UTC with millisecond precision and a Z suffix."""
-    moment = datetime.fromtimestamp(epoch_seconds, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    second, milli = divmod(int(epoch_seconds * 1000), 1000)
+    cached_second, prefix = _last_second[0]
+    if cached_second != second:
+        prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        _last_second[0] = (second, prefix)
+    return f"{prefix}{milli:03d}Z"
 
 
 def error(err: DomainError, original_event: str | None, user_id: int | None) -> Payload:

@@ -10,13 +10,16 @@ from collections.abc import Iterable
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
+import engineio
 import orjson
 import socketio
-from aiohttp import web
-from engineio import packet as eio_packet
+from aiohttp import WSMsgType, web
+from engineio import exceptions as engineio_exceptions
 from engineio.async_drivers import aiohttp as engineio_aiohttp
+from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
+from adapters.outbound.direct_delivery import DirectManager
 from application.client_events import ClientEventGate
 from application.connect import ConnectClient, DisconnectClient
 from application.ports import Clock, TokenSource
@@ -40,36 +43,6 @@ class OrjsonModule:
         return orjson.loads(data)
 
 
-class DirectManager(socketio.AsyncManager):
-    """Delivers without a task per recipient: the packet is encoded once and queued to each socket in turn.
-
-    Queueing never blocks (the per-socket queue is unbounded), so awaiting each put keeps order and
-    costs a fraction of creating and gathering a task per recipient.
-    """
-
-    async def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs):  # type: ignore[no-untyped-def]
-        if callback is not None:
-            return await super().emit(event, data, namespace, room, skip_sid, callback, to, **kwargs)
-        room = to or room
-        if namespace not in self.rooms:
-            return
-        args = list(data) if isinstance(data, tuple) else ([] if data is None else [data])
-        encoded = self.server.packet_class(sio_packet.EVENT, namespace=namespace, data=[event, *args]).encode()
-        packets = [
-            eio_packet.Packet(eio_packet.MESSAGE, p) for p in (encoded if isinstance(encoded, list) else [encoded])
-        ]
-        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
-        eio = self.server.eio
-        for sid, eio_sid in self.get_participants(namespace, room):
-            if sid in skip:
-                continue
-            for pkt in packets:
-                try:
-                    await eio.send_packet(eio_sid, pkt)
-                except Exception:  # a socket closing meanwhile must not stop delivery to the others
-                    log.debug("delivery to %s skipped", sid)
-
-
 INVALID_EVENT_NAME = "\u0000invalid-event-name"
 
 
@@ -82,6 +55,15 @@ class GuardedServer(socketio.AsyncServer):
     """
 
     security: SecurityEvents | None = None
+
+    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
+        return GuardedEngine
+
+    async def _handle_eio_connect(self, eio_sid, environ):  # type: ignore[no-untyped-def]
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is not None and type(sock) is AsyncSocket:
+            sock.__class__ = QuickPollSocket  # before its writer starts: the socket is seconds old
+        return await super()._handle_eio_connect(eio_sid, environ)
 
     async def _handle_event(self, eio_sid, namespace, id, data):  # type: ignore[no-untyped-def]
         if not isinstance(data, list) or not data:
@@ -130,12 +112,73 @@ class GuardedServer(socketio.AsyncServer):
             self.security.record(kind)
 
 
-class GuardedWebSocket(engineio_aiohttp.WebSocket):
-    """Turns frames that are no Engine.IO packet at all (empty, or no packet-type digit) into a no-op.
+class QuickPollSocket(AsyncSocket):
+    """An Engine.IO socket whose writer takes queued packets without a task and a timer per wake-up.
 
-    python-engineio decodes each frame outside its error handling, so such a frame would end the
-    request handler with an unhandled ValueError.
+    The stock `poll` wraps every `queue.get()` in `asyncio.wait_for` (a task and a timer per delivery)
+    only to end a writer that hears nothing for a ping cycle. A WebSocket's writer needs no timer: its
+    reader loop always ends within a ping cycle and then queues the `None` that ends the writer.
+    A long-polling GET keeps the timeout: a client that closed by POST may never send another packet.
     """
+
+    async def poll(self) -> list[Any]:
+        queue = self.queue
+        try:
+            if not queue.empty():
+                first = queue.get_nowait()
+            elif self.upgraded:
+                first = await queue.get()
+            else:
+                async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+                    first = await queue.get()
+        except (TimeoutError, asyncio.CancelledError):
+            raise engineio_exceptions.QueueEmpty() from None
+        queue.task_done()
+        if first is None:
+            return []
+        packets = [first]
+        while not queue.empty():
+            pkt = queue.get_nowait()
+            queue.task_done()
+            if pkt is None:
+                queue.put_nowait(None)
+                break
+            packets.append(pkt)
+        return packets
+
+
+# The text of the packet sent last and its UTF-8 bytes: a broadcast sends one text to every socket in turn.
+_last_encoded: list[tuple[str | None, bytes]] = [(None, b"")]
+
+
+class GuardedWebSocket(engineio_aiohttp.WebSocket):
+    """The engine's aiohttp WebSocket wrapper, hardened and made cheaper per frame.
+
+    - Frames that are no Engine.IO packet at all (empty, or no packet-type digit) become a no-op:
+      python-engineio decodes each frame outside its error handling, so such a frame would end the
+      request handler with an unhandled ValueError.
+    - No permessage-deflate: compressing each small JSON frame once per socket costs more CPU than
+      it saves bandwidth (node's socket.io turned it off by default for the same reason).
+    - A broadcast's text is encoded to UTF-8 once, not once per socket.
+    """
+
+    async def __call__(self, environ: dict[str, Any]) -> Any:
+        request = environ["aiohttp.request"]
+        self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
+        await self._sock.prepare(request)
+        self.environ = environ
+        await self.handler(self)
+        return self._sock
+
+    async def send(self, message: str | bytes) -> None:
+        if isinstance(message, bytes):
+            await self._sock.send_bytes(message)
+            return
+        last_text, last_bytes = _last_encoded[0]
+        if last_text is not message:
+            last_bytes = message.encode()
+            _last_encoded[0] = (message, last_bytes)
+        await self._sock.send_frame(last_bytes, WSMsgType.TEXT)
 
     async def wait(self) -> Any:
         data = await super().wait()
@@ -181,6 +224,7 @@ def create_socket_server(
         engineio_logger=_engine_logger(security),
     )
     server.security = security
+    server.eio.origin_policy = OriginPolicy(cors_origins, security)
     server.eio._async = {**server.eio._async, "websocket": GuardedWebSocket}
     return server
 
@@ -193,32 +237,44 @@ def _engine_logger(security: SecurityEvents | None) -> logging.Logger:
     return engine_log
 
 
-def origin_guard(allowed: list[str] | str, security: SecurityEvents, path: str = "/socket.io/") -> Any:
+class OriginPolicy:
     """Refuses a handshake from a foreign Origin (both transports) in the documented error format.
 
     Requests without an Origin header pass: they are not browsers, and Origin is not authentication.
     """
-    allowed_set = None if allowed == "*" else set(allowed)
 
-    @web.middleware
-    async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
-        origin = request.headers.get("Origin")
-        if (
-            allowed_set is not None
-            and origin is not None
-            and request.path.startswith(path)
-            and origin not in allowed_set
-        ):
-            security.record("origin_refused", origin=origin[:200], fix="add it to SOCKETIO_CORS_ORIGINS if it is yours")
-            err = DomainError(
-                ErrorCode.CORS_ORIGIN_NOT_ALLOWED, "Origin not in allowed CORS origins", origin=origin[:200]
+    def __init__(self, allowed: list[str] | str, security: SecurityEvents | None) -> None:
+        self._allowed = None if allowed == "*" else frozenset(allowed)
+        self._security = security
+
+    def refusal(self, origin: str | None) -> web.Response | None:
+        if origin is None or self._allowed is None or origin in self._allowed:
+            return None
+        if self._security is not None:
+            self._security.record(
+                "origin_refused", origin=origin[:200], fix="add it to SOCKETIO_CORS_ORIGINS if it is yours"
             )
-            payload = messages.error(err, "handshake", None)
-            payload["timestamp"] = messages.iso_utc(time.time())
-            return web.json_response({"event": events.ERROR, "data": payload}, status=403)
-        return await handler(request)
+        err = DomainError(ErrorCode.CORS_ORIGIN_NOT_ALLOWED, "Origin not in allowed CORS origins", origin=origin[:200])
+        payload = messages.error(err, "handshake", None)
+        payload["timestamp"] = messages.iso_utc(time.time())
+        return web.json_response({"event": events.ERROR, "data": payload}, status=403)
 
-    return guard
+
+class GuardedEngine(engineio.AsyncServer):
+    """The Engine.IO server with the origin check in front.
+
+    Checked here rather than in an aiohttp middleware: a middleware wraps every request in objects
+    that live as long as the request, which for a WebSocket is the whole connection (~1.6 KB each).
+    """
+
+    origin_policy: OriginPolicy | None = None
+
+    async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
+        if self.origin_policy is not None and args and isinstance(args[0], web.BaseRequest):
+            refusal = self.origin_policy.refusal(args[0].headers.get("Origin"))
+            if refusal is not None:
+                return refusal
+        return await super().handle_request(*args, **kwargs)
 
 
 class SocketTransport:

@@ -12,8 +12,8 @@ import socketio  # type: ignore[import-untyped]
 from redis.asyncio import Redis
 from socketio.packet import Packet  # type: ignore[import-untyped]
 
+from adapters.outbound.direct_delivery import deliver_locally
 from adapters.outbound.redis.client import client_options
-from adapters.outbound.redis.direct_emit import deliver_locally
 from adapters.outbound.redis.subscription import SubscriptionState, channel_messages
 
 

@@ -28,6 +28,10 @@ def _sqlite_engine(url: str, in_memory: bool) -> AsyncEngine:
     if in_memory:
         # Every new connection to :memory: is a new, empty database; share one.
         options["poolclass"] = StaticPool
+    else:
+        # SQLite serialises writers anyway; a small fixed pool keeps a burst of connects from opening
+        # a dozen connections, each with its own thread and page cache that never shrink again.
+        options.update(pool_size=3, max_overflow=0, pool_timeout=30)
     engine = create_async_engine(url, **options)
 
     @event.listens_for(engine.sync_engine, "connect")
