@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 API_TOKEN ?= demo-api-token
 export API_TOKEN
 
-.PHONY: run test install services lint unit integration bench clean
+.PHONY: run test install services browser lint unit integration bench clean
 
 NODE_STAMP := node_modules/.installed-stamp
 
@@ -49,7 +49,10 @@ unit: install
 integration: install services
 	$(BIN)/python -m pytest -q tests/integration
 
-test: install services lint
+browser: install
+	bash .ci/browser.sh
+
+test: install services browser lint
 	$(BIN)/python -m pytest -q tests
 
 bench: install services

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.inbound.http_api import HttpApi, HttpUseCases
+from adapters.inbound.pages import register_pages
 from adapters.inbound.periodic import every
 from adapters.inbound.socket_server import (
     OrjsonModule,
@@ -70,6 +71,7 @@ from application.security import SecurityEvents
 from application.sessions import AddUser, IssueSession, RevokeSession, SweepSessions
 from application.start_job import RecoverJobs, StartCaptionJob
 from application.system_status import PublishSystemStatus
+from application.whoami import WhoAmI
 from domain.rate_limit import RateRule
 
 log = logging.getLogger("vedfolnir")
@@ -355,6 +357,7 @@ class Container(containers.DeclarativeContainer):
     renew_connection_leases = providers.Singleton(RenewConnectionLeases, registry, slots)
     add_user = providers.Singleton(AddUser, users)
     issue_session = providers.Singleton(IssueSession, users, sessions, tokens, clock)
+    whoami = providers.Singleton(WhoAmI, users, sessions, clock)
     revocations = providers.Selector(
         bus,
         memory=providers.Singleton(LocalRevocations, end_connections.provided.for_sessions),
@@ -441,6 +444,20 @@ def build_app(container: Container) -> web.Application:
         container.tokens(),
         settings.session_cookie_name,
     ).register(app)
+    register_pages(
+        app,
+        demo_mode=settings.demo_mode,
+        cookie_name=settings.session_cookie_name,
+        login_url=settings.login_url,
+        session_ttl=settings.session_ttl_seconds,
+        issue_session=container.issue_session(),
+        revoke_session=container.revoke_session(),
+        whoami=container.whoami(),
+        start_job=container.start_job(),
+        notify_user=container.notify_user(),
+        clock=container.clock(),
+        tokens=container.tokens(),
+    )
 
     async def on_startup(_app: web.Application) -> None:
         await stack.enter_async_context(running(container))

@@ -354,7 +354,7 @@ async def memory(args: argparse.Namespace, proc: psutil.Process, http: aiohttp.C
     await warm.open(auths(args.warmup))
     await warm.close()
     await asyncio.sleep(args.settle)
-    rss0, uss0 = await rss_settled(proc)
+    rss0, _ = await rss_settled(proc)
     profiler = Profiler(http, args.url, args.profile)
     await profiler.start_tracing()
     fleet = Fleet(http, args.url)

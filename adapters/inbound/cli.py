@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 import bootstrap
+from adapters.inbound import cli_tools
 from adapters.inbound.http_api import session_json
 from domain.errors import DomainError
 from domain.identity import Role
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="demo data").add_subparsers(dest="action", required=True)
     demo.add_parser("seed", help="add the demo user and admin with their demo platforms")
+    cli_tools.add_commands(commands)
     return parser
 
 
@@ -71,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(settings, args)
     if args.command == "worker":
         return asyncio.run(_work(settings))
+    if args.command in cli_tools.COMMANDS:
+        return asyncio.run(cli_tools.run(args, settings))
     try:
         return asyncio.run(_run_command(settings, args))
     except DomainError as err:
@@ -83,6 +87,8 @@ def _serve(settings: bootstrap.Settings, args: argparse.Namespace) -> int:
         settings.demo_mode = True
     host = args.host or settings.flask_host
     port = args.port or settings.flask_port
+    # The default allowed origin is the served address, so pages served here can open sockets.
+    settings.flask_host, settings.flask_port = host, port
     app = bootstrap.build_app(bootstrap.build_container(settings))
     print(f"vedfolnir-realtime serving on http://{host}:{port} (Socket.IO at /socket.io/)", flush=True)
     web.run_app(app, host=host, port=port, print=None, access_log=None)

@@ -23,7 +23,7 @@ log = logging.getLogger("vedfolnir.http")
 
 MAX_BODY_BYTES = 64 * 1024
 
-_STATUS_BY_CODE = {
+STATUS_BY_CODE = {
     ErrorCode.AUTH_REQUIRED: 401,
     ErrorCode.AUTH_INVALID_SESSION: 401,
     ErrorCode.AUTH_INSUFFICIENT_PRIVILEGES: 403,
@@ -80,7 +80,7 @@ class HttpApi:
         app.router.add_delete("/api/v1/sessions/{session_id}", self._guard(self._revoke_session, body=False))
 
     async def healthz(self, _request: web.Request) -> web.Response:
-        return _json(200, {"status": "ok", "timestamp": messages.iso_utc(self._clock.now())})
+        return json_response(200, {"status": "ok", "timestamp": messages.iso_utc(self._clock.now())})
 
     async def readyz(self, _request: web.Request) -> web.Response:
         reports = [await probe.check() for probe in self._readiness]
@@ -90,7 +90,7 @@ class HttpApi:
             "components": {r.component: {"status": r.status.value, "detail": r.detail} for r in reports},
             "timestamp": messages.iso_utc(self._clock.now()),
         }
-        return _json(200 if ready else 503, body)
+        return json_response(200 if ready else 503, body)
 
     def _guard(
         self, action: Callable[[Any], Awaitable[tuple[int, dict[str, Any]]]], body: bool = True
@@ -98,7 +98,7 @@ class HttpApi:
         async def handler(request: web.Request) -> web.Response:
             try:
                 self._authenticate(request)
-                argument: Any = await _read_json(request) if body else request.match_info["session_id"]
+                argument: Any = await read_json(request) if body else request.match_info["session_id"]
                 status, payload = await action(argument)
             except DomainError as err:
                 return self._error(err, request)
@@ -107,7 +107,7 @@ class HttpApi:
                 return self._error(
                     DomainError(ErrorCode.INTERNAL_ERROR, "The server could not handle this request"), request
                 )
-            return _json(status, payload)
+            return json_response(status, payload)
 
         return handler
 
@@ -123,7 +123,7 @@ class HttpApi:
         payload = messages.error(err, f"{request.method} {request.path}", None)
         payload["timestamp"] = messages.iso_utc(self._clock.now())
         payload["message_id"] = self._tokens.message_id()
-        return _json(_STATUS_BY_CODE.get(err.code, 400), {"event": "error", "data": payload})
+        return json_response(STATUS_BY_CODE.get(err.code, 400), {"event": "error", "data": payload})
 
     async def _start_job(self, body: Any) -> tuple[int, dict[str, Any]]:
         job = await self._uc.start_job.from_request(body)
@@ -169,7 +169,7 @@ def session_json(session: Any, cookie_name: str) -> dict[str, Any]:
     }
 
 
-async def _read_json(request: web.Request) -> Any:
+async def read_json(request: web.Request) -> Any:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise DomainError(ErrorCode.MESSAGE_TOO_LARGE, f"Bodies are limited to {MAX_BODY_BYTES} bytes")
     raw = await request.content.read(MAX_BODY_BYTES + 1)
@@ -181,5 +181,5 @@ async def _read_json(request: web.Request) -> Any:
         raise DomainError(ErrorCode.INVALID_MESSAGE, "The body must be a JSON object") from None
 
 
-def _json(status: int, body: dict[str, Any]) -> web.Response:
+def json_response(status: int, body: dict[str, Any]) -> web.Response:
     return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
