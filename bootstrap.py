@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from aiohttp import web
@@ -28,9 +28,12 @@ from adapters.inbound.socket_server import (
     SocketTransport,
     create_socket_server,
 )
+from adapters.outbound.crypto import TokenCipher
 from adapters.outbound.demo.captions import DemoCaptionGenerator
 from adapters.outbound.demo.posts import DemoPostSource
 from adapters.outbound.direct_delivery import DirectManager
+from adapters.outbound.health_probes import OllamaHealthProbe, PlatformApisHealthProbe
+from adapters.outbound.memory.credentials import InMemoryPlatformCredentials
 from adapters.outbound.memory.fleet import InlineJobs, LocalFleetView, LocalRevocations
 from adapters.outbound.memory.jobs import InMemoryJobRepository
 from adapters.outbound.memory.limits import InMemoryConnectionSlotStore, InMemoryRateLimitStore
@@ -39,6 +42,8 @@ from adapters.outbound.memory.scheduler import InProcessJobScheduler
 from adapters.outbound.memory.sessions import InMemorySessionRepository
 from adapters.outbound.memory.signals import LocalJobSignals
 from adapters.outbound.memory.users import InMemoryUserRepository
+from adapters.outbound.ollama import OllamaCaptionGenerator
+from adapters.outbound.platforms.mastodon import MastodonPostSource
 from adapters.outbound.redis.client import redis_from_url
 from adapters.outbound.redis.failover import FailoverRateLimitStore, FailoverSlotStore
 from adapters.outbound.redis.fleet import RedisFleetView, RedisJobLeases
@@ -48,6 +53,7 @@ from adapters.outbound.redis.manager import DirectRedisManager
 from adapters.outbound.redis.publisher import ManagerPublisher
 from adapters.outbound.redis.revocations import RedisRevocationBus
 from adapters.outbound.redis.signals import RedisJobSignals
+from adapters.outbound.sql.credentials import SqlPlatformCredentials
 from adapters.outbound.sql.engine import create_engine, migrate
 from adapters.outbound.sql.health import SqlHealthProbe
 from adapters.outbound.sql.jobs import SqlJobRepository
@@ -60,10 +66,12 @@ from application.connect import ConnectClient, DisconnectClient, EndConnections
 from application.connections import ConnectionRegistry
 from application.demo import SeedDemo
 from application.fleet import ClaimJobs, RenewConnectionLeases
+from application.job_admin import CancelCaptionJob, GetCaptionJob
 from application.job_control import PauseCaptionGeneration, RequestCaptionStatus, ResumeCaptionGeneration
 from application.limits import Limits
 from application.notifications import NotifyAdmins, NotifyUser, RaiseAdminAlert
 from application.outbox import Outbox
+from application.platforms import ConnectPlatform
 from application.rooms import JoinRoom, LeaveRoom
 from application.routes import client_routes
 from application.run_job import RunCaptionJob
@@ -111,11 +119,23 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_channel: str = "vedfolnir-realtime"
     node_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
-    run_jobs: str = "inline"
+    run_jobs: Literal["inline", "workers"] = "inline"
     connection_lease_seconds: float = 30.0
     job_lease_seconds: float = 15.0
     worker_poll_seconds: float = 1.0
     job_recheck_seconds: float = 5.0
+    post_source: Literal["demo", "mastodon"] = "demo"
+    caption_generator: Literal["demo", "ollama"] = "demo"
+    platform_token_key: str | None = None
+    platform_page_size: int = 40
+    platform_timeout: float = 15.0
+    ollama_url: str = "http://127.0.0.1:11434"
+    ollama_model: str = "llava"
+    ollama_prompt: str | None = None
+    ollama_timeout: float = 120.0
+    ollama_retries: int = 2
+    caption_max_chars: int = 500
+    image_max_bytes: int = 10 * 1024 * 1024
 
     def redis_key(self, name: str) -> str:
         """Every key and channel of a deployment starts with REDIS_CHANNEL, so deployments may share a Redis."""
@@ -177,6 +197,38 @@ class Settings(BaseSettings):
 
 def _engine(url: str) -> AsyncEngine | None:
     return None if url == MEMORY else create_engine(url)
+
+
+def _mastodon(settings: Settings, credentials: Any) -> MastodonPostSource:
+    return MastodonPostSource(
+        None, credentials.token_for, page_size=settings.platform_page_size, timeout=settings.platform_timeout
+    )
+
+
+def _ollama(settings: Settings) -> OllamaCaptionGenerator:
+    options: dict[str, Any] = {}
+    if settings.ollama_prompt:
+        options["prompt"] = settings.ollama_prompt
+    return OllamaCaptionGenerator(
+        None,
+        base_url=settings.ollama_url,
+        model=settings.ollama_model,
+        timeout=settings.ollama_timeout,
+        max_image_bytes=settings.image_max_bytes,
+        max_caption_chars=settings.caption_max_chars,
+        max_retries=settings.ollama_retries,
+        **options,
+    )
+
+
+def _service_probes(settings: Settings, platforms: Any) -> list[Any]:
+    """Health of the outside services the real adapters use (the demo ones need none)."""
+    probes: list[Any] = []
+    if settings.caption_generator == "ollama":
+        probes.append(OllamaHealthProbe(None, settings.ollama_url, settings.ollama_model))
+    if settings.post_source == "mastodon":
+        probes.append(PlatformApisHealthProbe(None, platforms.instance_urls))
+    return probes
 
 
 def _key(settings: Settings, name: str) -> str:
@@ -288,12 +340,27 @@ class Container(containers.DeclarativeContainer):
     outbox = providers.Singleton(Outbox, publisher, transport, clock, tokens)
     registry = providers.Singleton(ConnectionRegistry)
 
-    post_source = providers.Singleton(
-        DemoPostSource, settings.provided.demo_posts, 10, settings.provided.demo_page_delay
+    cipher = providers.Singleton(TokenCipher, settings.provided.platform_token_key)
+    credentials = providers.Selector(
+        backend,
+        memory=providers.Singleton(InMemoryPlatformCredentials, cipher),
+        sql=providers.Singleton(SqlPlatformCredentials, engine, cipher),
     )
-    caption_generator = providers.Singleton(
-        DemoCaptionGenerator, settings.provided.demo_caption_seconds, settings.provided.demo_failure_every
+    post_source_kind = providers.Callable(lambda s: s.post_source, settings)
+    post_source = providers.Selector(
+        post_source_kind,
+        demo=providers.Singleton(DemoPostSource, settings.provided.demo_posts, 10, settings.provided.demo_page_delay),
+        mastodon=providers.Singleton(_mastodon, settings, credentials),
     )
+    caption_generator_kind = providers.Callable(lambda s: s.caption_generator, settings)
+    caption_generator = providers.Selector(
+        caption_generator_kind,
+        demo=providers.Singleton(
+            DemoCaptionGenerator, settings.provided.demo_caption_seconds, settings.provided.demo_failure_every
+        ),
+        ollama=providers.Singleton(_ollama, settings),
+    )
+    service_probes = providers.Singleton(_service_probes, settings, platforms)
 
     run_job = providers.Singleton(
         RunCaptionJob,
@@ -342,7 +409,12 @@ class Container(containers.DeclarativeContainer):
     notify_user = providers.Singleton(NotifyUser, users, outbox, tokens)
     notify_admins = providers.Singleton(NotifyAdmins, outbox, tokens)
     raise_alert = providers.Singleton(RaiseAdminAlert, outbox, tokens)
-    status_probes = providers.Callable(lambda a, b: [*a, *b], health_probes, redis_probes)
+    status_probes = providers.Callable(
+        lambda *groups: [p for g in groups for p in g], health_probes, redis_probes, service_probes
+    )
+    connect_platform = providers.Singleton(ConnectPlatform, users, platforms, credentials)
+    get_job = providers.Singleton(GetCaptionJob, jobs)
+    cancel_job = providers.Singleton(CancelCaptionJob, jobs, signals, outbox, clock)
     system_status = providers.Singleton(
         PublishSystemStatus,
         registry,
@@ -397,6 +469,10 @@ async def running(container: Container) -> AsyncIterator[Container]:
         yield container
     finally:
         await container.scheduler().close()
+        for client in (container.post_source(), container.caption_generator(), *container.service_probes()):
+            close = getattr(client, "close", None)
+            if close is not None:
+                await close()
         for listener in listeners:
             await listener.stop()
         if settings.bus == "redis":
@@ -437,6 +513,9 @@ def build_app(container: Container) -> web.Application:
             container.raise_alert(),
             container.issue_session(),
             container.revoke_session(),
+            container.get_job(),
+            container.cancel_job(),
+            container.connect_platform(),
         ),
         container.health_probes(),
         settings.api_token,
@@ -523,3 +602,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             for job_id in list(claim.running):
                 await claim.finished(job_id)
     await manager.close()
+
+
+def new_token_key() -> str:
+    """A fresh PLATFORM_TOKEN_KEY."""
+    return TokenCipher.new_key()

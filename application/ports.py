@@ -56,6 +56,10 @@ class PlatformRepository(Protocol):
 
     async def for_user(self, user_id: int) -> list[PlatformConnection]: ...
 
+    async def instance_urls(self) -> list[str]:
+        """Every distinct instance URL of every connection (for health probes)."""
+        ...
+
     async def add(
         self, user_id: int, name: str, platform_type: PlatformType, instance_url: str
     ) -> PlatformConnection: ...
@@ -63,6 +67,20 @@ class PlatformRepository(Protocol):
     async def set_status(
         self, platform_id: int, status: PlatformStatus, last_sync: float | None
     ) -> PlatformConnection: ...
+
+
+class PlatformCredentials(Protocol):
+    """Access tokens of platform connections, stored encrypted."""
+
+    def check_ready(self) -> None:
+        """Raises ValueError (saying what to configure) if tokens cannot be stored now."""
+        ...
+
+    async def store(self, platform_id: int, token: str) -> None: ...
+
+    async def token_for(self, platform: PlatformConnection) -> str:
+        """The token, or PlatformUnavailable (not retryable) when none is stored or it cannot be read."""
+        ...
 
 
 class JobRepository(Protocol):

@@ -88,3 +88,13 @@ START_JOB_SCHEMA: Final = {
     "platform_id": Field("int", minimum=1, maximum=2**53),
     "max_posts": Field("int", minimum=1, maximum=10_000),
 }
+
+CONNECT_PLATFORM_SCHEMA: Final = {
+    "user_id": Field("int", required=True, minimum=1, maximum=2**53),
+    "name": Field("str", required=True, max_length=200),
+    "platform_type": Field("str", required=True, choices=frozenset({"pixelfed", "mastodon"})),
+    "instance_url": Field(
+        "str", required=True, max_length=500, escape=False, pattern=re.compile(r"https?://[^\s/$.?#][^\s]*")
+    ),
+    "access_token": Field("str", required=True, max_length=1000, escape=False),
+}

@@ -238,3 +238,35 @@ def user_activity(user: User, activity_type: str, details: Payload) -> Payload:
         "activity_type": activity_type,
         "details": details,
     }
+
+
+def job_state(job: CaptionJob, results: list[CaptionResult]) -> Payload:
+    """A job and every post's outcome, for the host API."""
+    return {
+        "job_id": job.id,
+        "user_id": job.user_id,
+        "platform_id": job.platform_id,
+        "status": job.status.value,
+        "total_posts": job.total_posts,
+        "processed": job.processed,
+        "successful_captions": job.successful,
+        "failed_captions": job.failed,
+        "progress_percentage": job.progress_percentage,
+        "created_at": iso_utc(job.created_at),
+        "started_at": iso_utc(job.started_at) if job.started_at is not None else None,
+        "finished_at": iso_utc(job.finished_at) if job.finished_at is not None else None,
+        "pause_reason": job.pause_reason,
+        "results": [
+            {
+                "post_id": r.post_id,
+                "post_url": r.post_url,
+                "image_url": r.image_url,
+                "caption": r.caption,
+                "confidence_score": r.confidence_score,
+                "processing_time": round(r.processing_time, 3),
+                "error_type": r.error_type,
+                "error_message": r.error_message,
+            }
+            for r in results
+        ],
+    }

@@ -58,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     add_platform.add_argument("--name", required=True)
     add_platform.add_argument("--type", choices=[t.value for t in PlatformType], default=PlatformType.PIXELFED.value)
     add_platform.add_argument("--url", required=True, help="instance URL, e.g. https://pixelfed.social")
+    add_platform.add_argument(
+        "--token", help="the account's access token, stored encrypted (needs PLATFORM_TOKEN_KEY); '-' reads stdin"
+    )
+
+    keys = commands.add_parser("keys", help="keys").add_subparsers(dest="action", required=True)
+    keys.add_parser("new", help="print a new PLATFORM_TOKEN_KEY")
 
     demo = commands.add_parser("demo", help="demo data").add_subparsers(dest="action", required=True)
     demo.add_parser("seed", help="add the demo user and admin with their demo platforms")
@@ -71,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "serve":
         return _serve(settings, args)
+    if args.command == "keys":
+        print(bootstrap.new_token_key())
+        return 0
     if args.command == "worker":
         return asyncio.run(_work(settings))
     if args.command in cli_tools.COMMANDS:
@@ -125,7 +134,10 @@ async def _add_platform(container: bootstrap.Container, args: argparse.Namespace
     if user is None:
         print(f"no such user: {args.username}", file=sys.stderr)
         return False
-    return await container.platforms().add(user.id, args.name, PlatformType(args.type), args.url)
+    if args.token is None:
+        return await container.platforms().add(user.id, args.name, PlatformType(args.type), args.url)
+    token = sys.stdin.readline().strip() if args.token == "-" else args.token
+    return await container.connect_platform()(user.id, args.name, PlatformType(args.type), args.url, token)
 
 
 def _print(args: argparse.Namespace, result: Any, settings: bootstrap.Settings) -> None:

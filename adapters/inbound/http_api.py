@@ -11,7 +11,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from application.job_admin import CancelCaptionJob, GetCaptionJob
 from application.notifications import NotifyAdmins, NotifyUser, RaiseAdminAlert
+from application.platforms import ConnectPlatform
 from application.ports import Clock, HealthProbe, TokenSource
 from application.sessions import IssueSession, RevokeSession
 from application.start_job import StartCaptionJob
@@ -46,6 +48,9 @@ class HttpUseCases:
     raise_alert: RaiseAdminAlert
     issue_session: IssueSession
     revoke_session: RevokeSession
+    get_job: GetCaptionJob
+    cancel_job: CancelCaptionJob
+    connect_platform: ConnectPlatform
 
 
 class HttpApi:
@@ -78,6 +83,9 @@ class HttpApi:
         for method, path, action in guarded:
             app.router.add_route(method, path, self._guard(action))
         app.router.add_delete("/api/v1/sessions/{session_id}", self._guard(self._revoke_session, body=False))
+        app.router.add_get("/api/v1/caption-jobs/{job_id}", self._guard(self._get_job, body=False))
+        app.router.add_post("/api/v1/caption-jobs/{job_id}/cancel", self._guard(self._cancel_job, body=False))
+        app.router.add_post("/api/v1/platforms", self._guard(self._connect_platform))
 
     async def healthz(self, _request: web.Request) -> web.Response:
         return json_response(200, {"status": "ok", "timestamp": messages.iso_utc(self._clock.now())})
@@ -98,7 +106,7 @@ class HttpApi:
         async def handler(request: web.Request) -> web.Response:
             try:
                 self._authenticate(request)
-                argument: Any = await read_json(request) if body else request.match_info["session_id"]
+                argument: Any = await read_json(request) if body else next(iter(request.match_info.values()))
                 status, payload = await action(argument)
             except DomainError as err:
                 return self._error(err, request)
@@ -151,6 +159,22 @@ class HttpApi:
             raise DomainError(ErrorCode.INVALID_MESSAGE, "ttl_seconds must be a number", field="ttl_seconds")
         session = await self._uc.issue_session(body["username"], float(ttl))
         return 201, session_json(session, self._cookie_name)
+
+    async def _get_job(self, job_id: str) -> tuple[int, dict[str, Any]]:
+        return 200, await self._uc.get_job(job_id)
+
+    async def _cancel_job(self, job_id: str) -> tuple[int, dict[str, Any]]:
+        return 200, await self._uc.cancel_job(job_id)
+
+    async def _connect_platform(self, body: Any) -> tuple[int, dict[str, Any]]:
+        platform = await self._uc.connect_platform.from_request(body)
+        return 201, {
+            "platform_id": platform.id,
+            "user_id": platform.user_id,
+            "name": platform.name,
+            "platform_type": platform.platform_type.value,
+            "instance_url": platform.instance_url,
+        }
 
     async def _revoke_session(self, session_id: str) -> tuple[int, dict[str, Any]]:
         found = await self._uc.revoke_session(session_id)

@@ -21,6 +21,9 @@ class InMemoryPlatformRepository:
     async def for_user(self, user_id: int) -> list[PlatformConnection]:
         return [p for p in self._platforms.values() if p.user_id == user_id]
 
+    async def instance_urls(self) -> list[str]:
+        return sorted({p.instance_url for p in self._platforms.values()})
+
     async def add(self, user_id: int, name: str, platform_type: PlatformType, instance_url: str) -> PlatformConnection:
         if self._users is not None and await self._users.get(user_id) is None:
             raise LookupError(f"no user {user_id}")

@@ -37,6 +37,11 @@ class SqlPlatformRepository:
         async with self._engine.connect() as conn:
             return [_platform(row) for row in await conn.execute(query)]
 
+    async def instance_urls(self) -> list[str]:
+        query = select(platforms.c.instance_url).distinct().order_by(platforms.c.instance_url)
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
+
     async def add(self, user_id: int, name: str, platform_type: PlatformType, instance_url: str) -> PlatformConnection:
         statement = (
             insert(platforms)

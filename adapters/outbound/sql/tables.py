@@ -118,3 +118,13 @@ caption_results = Table(
     Column("created_at", _when(), nullable=False),
     UniqueConstraint("job_id", "post_id"),
 )
+
+
+# An access token per platform connection, encrypted at rest (adapters/outbound/crypto.py).
+platform_credentials = Table(
+    "platform_credentials",
+    metadata,
+    Column("platform_id", Integer, ForeignKey("platform_connections.id"), primary_key=True),
+    Column("token_ciphertext", Text, nullable=False),
+    Column("updated_at", _when(), nullable=False),
+)
