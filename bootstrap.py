@@ -522,6 +522,7 @@ def build_app(container: Container) -> web.Application:
         container.clock(),
         container.tokens(),
         settings.session_cookie_name,
+        settings.cors_origins,
     ).register(app)
     register_pages(
         app,

@@ -62,7 +62,9 @@ class HttpApi:
         clock: Clock,
         tokens: TokenSource,
         cookie_name: str,
+        allowed_origins: list[str] | str | None = None,
     ) -> None:
+        self._allowed_origins = None if allowed_origins == "*" else frozenset(allowed_origins or ())
         self._uc = use_cases
         self._readiness = readiness
         self._api_token = api_token.encode() if api_token else None
@@ -71,6 +73,8 @@ class HttpApi:
         self._cookie_name = cookie_name
 
     def register(self, app: web.Application) -> None:
+        app.router.add_route("OPTIONS", "/api/v1/{tail:.*}", self.preflight)
+        app.on_response_prepare.append(self._cors_headers)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
         guarded: list[tuple[str, str, Callable[[Any], Awaitable[tuple[int, dict[str, Any]]]]]] = [
@@ -86,6 +90,29 @@ class HttpApi:
         app.router.add_get("/api/v1/caption-jobs/{job_id}", self._guard(self._get_job, body=False))
         app.router.add_post("/api/v1/caption-jobs/{job_id}/cancel", self._guard(self._cancel_job, body=False))
         app.router.add_post("/api/v1/platforms", self._guard(self._connect_platform))
+
+    def _origin_allowed(self, origin: str | None) -> bool:
+        return origin is not None and (self._allowed_origins is None or origin in self._allowed_origins)
+
+    async def preflight(self, request: web.Request) -> web.Response:
+        """CORS preflight for browsers calling the host API from an allowed origin."""
+        origin = request.headers.get("Origin")
+        if not self._origin_allowed(origin):
+            err = DomainError(ErrorCode.CORS_PREFLIGHT_FAILED, "Origin not in allowed CORS origins")
+            return self._error(err, request, status=403)
+        return web.Response(
+            status=204,
+            headers={
+                "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
+                "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                "Access-Control-Max-Age": "600",
+            },
+        )
+
+    async def _cors_headers(self, request: web.Request, response: web.StreamResponse) -> None:
+        if request.path.startswith("/api/") and self._origin_allowed(origin := request.headers.get("Origin")):
+            response.headers["Access-Control-Allow-Origin"] = str(origin)
+            response.headers["Vary"] = "Origin"
 
     async def healthz(self, _request: web.Request) -> web.Response:
         return json_response(200, {"status": "ok", "timestamp": messages.iso_utc(self._clock.now())})
@@ -127,11 +154,11 @@ class HttpApi:
         if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), self._api_token):
             raise DomainError(ErrorCode.AUTH_REQUIRED, "A valid bearer token is required")
 
-    def _error(self, err: DomainError, request: web.Request) -> web.Response:
+    def _error(self, err: DomainError, request: web.Request, status: int | None = None) -> web.Response:
         payload = messages.error(err, f"{request.method} {request.path}", None)
         payload["timestamp"] = messages.iso_utc(self._clock.now())
         payload["message_id"] = self._tokens.message_id()
-        return json_response(STATUS_BY_CODE.get(err.code, 400), {"event": "error", "data": payload})
+        return json_response(status or STATUS_BY_CODE.get(err.code, 400), {"event": "error", "data": payload})
 
     async def _start_job(self, body: Any) -> tuple[int, dict[str, Any]]:
         job = await self._uc.start_job.from_request(body)

@@ -196,3 +196,22 @@ async def test_health_and_readiness(server: Server) -> None:
     assert status == 200 and body["status"] == "ok"
     status, body = await server.api("GET", "/readyz", token=None)
     assert status == 200 and body["components"]["database"]["status"] == "healthy"
+
+
+async def test_cors_preflight_on_the_host_api(server: Server) -> None:
+    import aiohttp
+
+    headers = {"Origin": "http://localhost:5000", "Access-Control-Request-Method": "POST"}
+    async with aiohttp.ClientSession() as http:
+        async with http.options(f"{server.url}/api/v1/notifications", headers=headers) as answer:
+            assert answer.status == 204
+            assert answer.headers["Access-Control-Allow-Origin"] == "http://localhost:5000"
+            assert "Authorization" in answer.headers["Access-Control-Allow-Headers"]
+        async with http.options(
+            f"{server.url}/api/v1/notifications", headers={**headers, "Origin": "https://evil.example"}
+        ) as answer:
+            body = await answer.json()
+            assert answer.status == 403 and body["data"]["error_code"] == "CORS_PREFLIGHT_FAILED"
+            assert "Access-Control-Allow-Origin" not in answer.headers
+        async with http.get(f"{server.url}/healthz", headers={"Origin": "https://evil.example"}) as answer:
+            assert "Access-Control-Allow-Origin" not in answer.headers
