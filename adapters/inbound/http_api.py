@@ -130,19 +130,13 @@ class HttpApi:
     def _guard(
         self, action: Callable[[Any], Awaitable[tuple[int, dict[str, Any]]]], body: bool = True
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def run(request: web.Request) -> tuple[int, dict[str, Any]]:
+            self._authenticate(request)
+            argument: Any = await read_json(request) if body else next(iter(request.match_info.values()))
+            return await action(argument)
+
         async def handler(request: web.Request) -> web.Response:
-            try:
-                self._authenticate(request)
-                argument: Any = await read_json(request) if body else next(iter(request.match_info.values()))
-                status, payload = await action(argument)
-            except DomainError as err:
-                return self._error(err, request)
-            except Exception:
-                log.exception("HTTP %s %s failed", request.method, request.path)
-                return self._error(
-                    DomainError(ErrorCode.INTERNAL_ERROR, "The server could not handle this request"), request
-                )
-            return json_response(status, payload)
+            return await respond(request, run, self._error)
 
         return handler
 
@@ -230,6 +224,22 @@ async def read_json(request: web.Request) -> Any:
         return orjson.loads(raw) if raw else {}
     except orjson.JSONDecodeError:
         raise DomainError(ErrorCode.INVALID_MESSAGE, "The body must be a JSON object") from None
+
+
+async def respond(
+    request: web.Request,
+    run: Callable[[web.Request], Awaitable[tuple[int, dict[str, Any]]]],
+    error: Callable[[DomainError, web.Request], web.Response],
+) -> web.Response:
+    """Runs a request's use case; a refusal or an unexpected failure becomes the standard error answer."""
+    try:
+        status, payload = await run(request)
+    except DomainError as err:
+        return error(err, request)
+    except Exception:
+        log.exception("HTTP %s %s failed", request.method, request.path)
+        return error(DomainError(ErrorCode.INTERNAL_ERROR, "The server could not handle this request"), request)
+    return json_response(status, payload)
 
 
 def json_response(status: int, body: dict[str, Any]) -> web.Response:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from adapters.inbound.http_api import STATUS_BY_CODE, json_response, read_json
+from adapters.inbound.http_api import STATUS_BY_CODE, json_response, read_json, respond
 from application.ports import Clock, TokenSource
 from domain import events, messages
 from domain.access import ADMIN_NAMESPACE, USER_NAMESPACE
@@ -178,19 +178,13 @@ class _Pages:
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
         """Cookie session (admin role for "/admin") plus the session's CSRF token in the X-CSRF-Token header."""
 
+        async def run(request: web.Request) -> tuple[int, dict[str, Any]]:
+            user, session = await self._whoami(request.cookies.get(self._cookie_name), namespace)
+            _check_csrf(request, session)
+            return await action(user, session, await read_json(request))
+
         async def handler(request: web.Request) -> web.Response:
-            try:
-                user, session = await self._whoami(request.cookies.get(self._cookie_name), namespace)
-                _check_csrf(request, session)
-                status, payload = await action(user, session, await read_json(request))
-            except DomainError as err:
-                return self._error(err, request)
-            except Exception:
-                log.exception("HTTP %s %s failed", request.method, request.path)
-                return self._error(
-                    DomainError(ErrorCode.INTERNAL_ERROR, "The server could not handle this request"), request
-                )
-            return json_response(status, payload)
+            return await respond(request, run, self._error)
 
         return handler
 

@@ -38,12 +38,12 @@ class RedisFleetView:
     async def report(self, node_id: str, active_connections: int, total_connections: int) -> None:
         seconds, micros = await self._redis.time()
         entry = {"active": active_connections, "total": total_connections, "at": seconds + micros / 1e6}
-        await self._redis.hset(self._key, node_id, json.dumps(entry))  # type: ignore[misc]
+        await self._redis.hset(self._key, node_id, json.dumps(entry))
 
     async def totals(self) -> FleetTotals:
         seconds, micros = await self._redis.time()
         now = seconds + micros / 1e6
-        entries = await self._redis.hgetall(self._key)  # type: ignore[misc]
+        entries = await self._redis.hgetall(self._key)
         active = total = nodes = 0
         stale = []
         for node, raw in entries.items():
@@ -55,7 +55,7 @@ class RedisFleetView:
             total += entry["total"]
             nodes += 1
         if stale:
-            await self._redis.hdel(self._key, *stale)  # type: ignore[misc]
+            await self._redis.hdel(self._key, *stale)
         return FleetTotals(active, total, nodes)
 
 

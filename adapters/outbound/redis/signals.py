@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from redis.asyncio import Redis
 
+from adapters.outbound.memory.signals import LocalJobSignals
 from adapters.outbound.redis.subscription import ChannelListener
 
 log = logging.getLogger("vedfolnir.redis")
@@ -19,7 +19,7 @@ class RedisJobSignals:
     def __init__(self, redis: Redis, channel: str = "vrt:jobs") -> None:
         self._redis = redis
         self._channel = channel
-        self._woken: dict[str, asyncio.Event] = {}
+        self._local = LocalJobSignals()
         self._publishing: set[asyncio.Task[None]] = set()
         self._listener = ChannelListener(redis, channel, self._on_message)
 
@@ -38,17 +38,11 @@ class RedisJobSignals:
             for task in late:
                 task.cancel()
 
-    def _event(self, job_id: str) -> asyncio.Event:
-        event = self._woken.get(job_id)
-        if event is None:
-            event = self._woken[job_id] = asyncio.Event()
-        return event
-
     def arm(self, job_id: str) -> None:
-        self._event(job_id).clear()
+        self._local.arm(job_id)
 
     def wake(self, job_id: str) -> None:
-        self._set(job_id)
+        self._local.wake(job_id)
         try:
             task = asyncio.get_running_loop().create_task(self._publish(job_id))
         except RuntimeError:
@@ -58,16 +52,10 @@ class RedisJobSignals:
         task.add_done_callback(self._publishing.discard)
 
     async def wait(self, job_id: str, at_most: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event(job_id).wait(), at_most)
+        await self._local.wait(job_id, at_most)
 
     def forget(self, job_id: str) -> None:
-        self._woken.pop(job_id, None)
-
-    def _set(self, job_id: str) -> None:
-        event = self._woken.get(job_id)
-        if event is not None:
-            event.set()
+        self._local.forget(job_id)
 
     async def _publish(self, job_id: str) -> None:
         try:
@@ -76,4 +64,4 @@ class RedisJobSignals:
             log.warning("could not publish the wake-up of job %s: %s: %s", job_id, type(exc).__name__, exc)
 
     async def _on_message(self, data: bytes | str) -> None:
-        self._set(data.decode() if isinstance(data, bytes) else data)
+        self._local.wake(data.decode() if isinstance(data, bytes) else data)
