@@ -157,7 +157,13 @@ async def test_garbage_never_breaks_the_server_or_another_client(
                 await raw.close()
             reply = await control.call("request_caption_status", {})
             assert reply["user_id"] == control_session.user_id, frame
-        await asyncio.sleep(0.2)
+        # Nothing of the garbage stays behind: only the control client's socket and connection remain.
+        for _ in range(50):
+            if len(sqlite_server.container.sio().eio.sockets) == 1:
+                break
+            await asyncio.sleep(0.1)
+        assert len(sqlite_server.container.sio().eio.sockets) == 1
+        assert len(sqlite_server.container.registry()) == 1
     finally:
         await control.close()
     unhandled = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL") and r.exc_info]

@@ -1,0 +1,78 @@
+"""One contract for the Publisher port, run on one node (in-process manager) and across two nodes on Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from domain.access import ADMIN_NAMESPACE, ADMIN_ROOM, captions_room, personal_room
+from tests.integration.harness import Server, serve, settings_for
+
+
+@contextlib.asynccontextmanager
+async def nodes(kind: str, tmp_path: Path) -> AsyncIterator[tuple[Server, Server]]:
+    """(publishing node, receiving node): the same node for memory, two nodes for Redis."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'publisher.db'}"
+    if kind == "memory":
+        async with serve(settings_for(url)) as only:
+            yield only, only
+        return
+    channel = f"vrt-pub-{uuid.uuid4().hex[:8]}"
+    common = {"redis_url": "redis://127.0.0.1:6379/0", "redis_channel": channel}
+    async with (
+        serve(settings_for(url, node_id="a", **common)) as a,
+        serve(settings_for(url, node_id="b", **common)) as b,
+    ):
+        yield a, b
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def pair(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Server, Server]]:
+    async with nodes(request.param, tmp_path) as both:
+        yield both
+
+
+async def test_a_room_list_reaches_each_member_once_and_nobody_else(pair: tuple[Server, Server]) -> None:
+    sender, receiver = pair
+    demo = await receiver.session("demo")
+    other = await receiver.session("admin")
+    owner = await receiver.client(demo)
+    bystander = await receiver.client(other)
+    try:
+        await owner.call("join_room", {"room_name": captions_room(demo.user_id)})
+        publisher = sender.container.publisher()
+        for n in range(3):
+            await publisher.publish(
+                "user_notification",
+                {"n": n},
+                namespace="/",
+                room=[personal_room(demo.user_id), captions_room(demo.user_id)],
+            )
+        for n in range(3):
+            assert (await owner.inbox.next("user_notification"))["n"] == n  # in order, once each
+        await asyncio.sleep(0.3)
+        assert len(owner.inbox.of("user_notification")) == 3
+        assert bystander.inbox.of("user_notification") == []
+    finally:
+        await owner.close()
+        await bystander.close()
+
+
+async def test_namespaces_are_separate(pair: tuple[Server, Server]) -> None:
+    sender, receiver = pair
+    admin_session = await receiver.session("admin")
+    on_admin = await receiver.client(admin_session, ADMIN_NAMESPACE)
+    on_user = await receiver.client(admin_session)
+    try:
+        await sender.container.publisher().publish("admin_alert", {"x": 1}, namespace=ADMIN_NAMESPACE, room=ADMIN_ROOM)
+        assert (await on_admin.inbox.next("admin_alert"))["x"] == 1
+        await asyncio.sleep(0.3)
+        assert on_user.inbox.of("admin_alert") == []
+    finally:
+        await on_admin.close()
+        await on_user.close()
