@@ -104,8 +104,12 @@ class JobRepository(Protocol):
 
     async def with_status(self, statuses: Iterable[JobStatus]) -> list[CaptionJob]: ...
 
-    async def add_result(self, job: CaptionJob, result: CaptionResult) -> None:
-        """Stores one post's outcome and the job's counts in one transaction."""
+    async def add_result(self, job: CaptionJob, result: CaptionResult) -> bool:
+        """Stores one post's outcome and the job's counts (and, while it runs, its clock) in one transaction.
+
+        False, storing nothing, when the job is no longer active (cancelled meanwhile); a second
+        outcome for the same post is ignored (True: the post is stored).
+        """
         ...
 
     async def results(self, job_id: str) -> list[CaptionResult]: ...

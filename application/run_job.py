@@ -81,9 +81,8 @@ class RunCaptionJob:
             if post.post_id in done:
                 continue
             current = await self._runnable(job.id)
-            if current is None:
+            if current is None or not await self._caption_one(current, number, post):
                 return
-            await self._caption_one(current, number, post)
         await self._complete(job.id, user, platform)
 
     async def _complete(self, job_id: str, user: User, platform: PlatformConnection) -> None:
@@ -112,7 +111,8 @@ class RunCaptionJob:
         await self._set_platform(platform, PlatformStatus.CONNECTED, last_sync=self._clock.now())
         return posts
 
-    async def _caption_one(self, job: CaptionJob, number: int, post: PostImage) -> None:
+    async def _caption_one(self, job: CaptionJob, number: int, post: PostImage) -> bool:
+        """Captions one post; False when the job ended (cancelled) while it was being captioned."""
         job.current_post_id, job.current_post_url = post.post_id, post.post_url
         eta = job.estimated_time_remaining(self._clock.now(), self._generator.seconds_per_post_estimate)
         await self._outbox.to_user(
@@ -144,7 +144,9 @@ class RunCaptionJob:
                 exc.message,
             )
         job.record(result)
-        await self._jobs.add_result(job, result)
+        job.checkpoint(self._clock.now())
+        if not await self._jobs.add_result(job, result):
+            return False
         if failure is None:
             await self._outbox.to_user(job.user_id, events.CAPTION_GENERATED, messages.caption_generated(job, result))
         else:
@@ -158,6 +160,7 @@ class RunCaptionJob:
         await self._outbox.to_user(
             job.user_id, events.CAPTION_PROGRESS, messages.job_progress(job, number, status, eta)
         )
+        return True
 
     async def _runnable(self, job_id: str) -> CaptionJob | None:
         """The stored job once it may run its next post, or None if it ended meanwhile."""

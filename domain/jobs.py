@@ -93,6 +93,12 @@ class CaptionJob:
         self.current_post_id = result.post_id
         self.current_post_url = result.post_url
 
+    def checkpoint(self, now: float) -> None:
+        """Banks the running time so far, so a crash loses at most the time since the last checkpoint."""
+        if self.resumed_at is not None:
+            self.running_seconds += max(now - self.resumed_at, 0.0)
+            self.resumed_at = now
+
     def pause(self, reason: str | None, now: float) -> None:
         self._require(JobStatus.RUNNING, JobStatus.QUEUED)
         self._stop_clock(now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime
 from typing import Any
 
@@ -104,7 +105,7 @@ def caption_generated(job: CaptionJob, result: CaptionResult) -> Payload:
         "job_id": job.id,
         "post_id": result.post_id,
         "post_url": result.post_url,
-        "caption": result.caption,
+        "caption": html.escape(result.caption or ""),  # model output: escaped like every string sent to a page
         "confidence_score": result.confidence_score,
         "processing_time": round(result.processing_time, 3),
     }
@@ -130,7 +131,7 @@ def job_error(job: CaptionJob, post_id: str | None, error_type: str, message: st
         "job_id": job.id,
         "post_id": post_id,
         "error_type": error_type,
-        "error_message": message,
+        "error_message": html.escape(message),
         "retry_possible": retry_possible,
     }
 

@@ -88,7 +88,9 @@ const handlers = {
     newJob(data.job_id);
     job.captions += 1;
     $("job").dataset.captions = String(job.captions);
-    const meta = `${decodeEntities(data.post_id)} · ${Math.round(Number(data.confidence_score || 0) * 100)} % · ${Number(data.processing_time).toFixed(2)} s`;
+    // Ollama reports no confidence (null): show none rather than a made-up 0 %.
+    const confidence = data.confidence_score == null ? "" : ` · ${Math.round(Number(data.confidence_score) * 100)} %`;
+    const meta = `${decodeEntities(data.post_id)}${confidence} · ${Number(data.processing_time).toFixed(2)} s`;
     $("captions").append(
       el("li", { attrs: { "data-post": decodeEntities(data.post_id) } },
         data.post_url ? safeLink(data.post_url, meta) : el("span", { text: meta }),

@@ -64,14 +64,20 @@ class InMemoryJobRepository:
         found = [replace(job) for job in self._jobs.values() if job.status in wanted]
         return sorted(found, key=lambda job: (job.created_at, job.id))
 
-    async def add_result(self, job: CaptionJob, result: CaptionResult) -> None:
+    async def add_result(self, job: CaptionJob, result: CaptionResult) -> bool:
         results = self._results.get(job.id)
-        if results is None:
+        stored = self._jobs.get(job.id)
+        if results is None or stored is None:
             raise LookupError(f"no job {job.id!r}")
+        if stored.status not in ACTIVE_STATUSES:
+            return False
         if result.post_id in results:
-            return  # the first outcome of a post stands; counting it again would inflate the job
+            return True  # the first outcome of a post stands; counting it again would inflate the job
         results[result.post_id] = result
         self._copy_fields(job, PROGRESS_FIELDS)
+        if stored.status is JobStatus.RUNNING:
+            self._copy_fields(job, ("running_seconds", "resumed_at"))
+        return True
 
     async def results(self, job_id: str) -> list[CaptionResult]:
         return list(self._results.get(job_id, {}).values())

@@ -19,6 +19,10 @@ from domain.jobs import ACTIVE_STATUSES, CaptionJob, CaptionResult, JobStatus
 _TIMES = ("resumed_at", "started_at", "finished_at")
 
 
+class _AlreadyStored(Exception):
+    """Rolls back the count update of a post that already has a result."""
+
+
 def _progress(job: CaptionJob) -> dict[str, Any]:
     return {
         "total_posts": job.total_posts,
@@ -135,7 +139,7 @@ class SqlJobRepository:
         async with self._engine.connect() as conn:
             return [_job(row) for row in await conn.execute(query)]
 
-    async def add_result(self, job: CaptionJob, result: CaptionResult) -> None:
+    async def add_result(self, job: CaptionJob, result: CaptionResult) -> bool:
         statement = _insert_new_result(self._engine.dialect.name).values(
             job_id=job.id,
             post_id=result.post_id,
@@ -148,14 +152,29 @@ class SqlJobRepository:
             error_message=result.error_message,
             created_at=now_dt(),
         )
+        active = jobs.c.status.in_(_values(ACTIVE_STATUSES))
         try:
             async with self._engine.begin() as conn:
+                # Writing the counts first takes the job's row lock, so a cancel cannot slip in between.
+                counted = await conn.execute(update(jobs).where(jobs.c.id == job.id, active).values(**_progress(job)))
+                if counted.rowcount != 1:
+                    exists = (await conn.execute(select(jobs.c.id).where(jobs.c.id == job.id))).first()
+                    if exists is None:
+                        raise LookupError(f"no job {job.id!r}")
+                    return False
                 inserted = await conn.execute(statement)
-                # A post already stored keeps its first outcome, and the job keeps its counts.
-                if inserted.rowcount == 1:
-                    await conn.execute(update(jobs).where(jobs.c.id == job.id).values(**_progress(job)))
+                if inserted.rowcount != 1:
+                    raise _AlreadyStored  # the first outcome of a post stands, and so do the job's counts
+                await conn.execute(
+                    update(jobs)
+                    .where(jobs.c.id == job.id, jobs.c.status == JobStatus.RUNNING.value)
+                    .values(running_seconds=job.running_seconds, resumed_at=to_dt_or_none(job.resumed_at))
+                )
+        except _AlreadyStored:
+            return True
         except IntegrityError as exc:  # only the job foreign key is left to break
             raise LookupError(f"no job {job.id!r}") from exc
+        return True
 
     async def results(self, job_id: str) -> list[CaptionResult]:
         query = select(results).where(results.c.job_id == job_id).order_by(results.c.id)

@@ -244,6 +244,45 @@ async def test_add_result_is_idempotent_per_post(backend: Backend) -> None:
     assert (stored.processed, stored.successful) == (1, 1)
 
 
+async def test_add_result_after_a_cancel_stores_nothing(backend: Backend) -> None:
+    runner_copy = _job("j1")
+    await backend.jobs.add(runner_copy)
+    cancelled = await backend.jobs.get("j1")
+    cancelled.finish(JobStatus.CANCELLED, T0 + 2)
+    assert await backend.jobs.transition(cancelled, ACTIVE_STATUSES)
+    late = _result("j1", "p1")
+    runner_copy.record(late)
+    assert await backend.jobs.add_result(runner_copy, late) is False
+    assert await backend.jobs.results("j1") == []
+    stored = await backend.jobs.get("j1")
+    assert stored.status is JobStatus.CANCELLED and stored.processed == 0
+
+
+async def test_add_result_banks_the_running_clock_only_while_running(backend: Backend) -> None:
+    job = _job("j1")
+    await backend.jobs.add(job)
+    job.start(3, T0 + 1)
+    assert await backend.jobs.transition(job, [JobStatus.QUEUED])
+    first = _result("j1", "p1")
+    job.record(first)
+    job.checkpoint(T0 + 4)
+    assert await backend.jobs.add_result(job, first) is True
+    stored = await backend.jobs.get("j1")
+    assert stored.running_seconds == pytest.approx(3.0)
+    assert stored.resumed_at == pytest.approx(T0 + 4, abs=1e-6)
+
+    paused = await backend.jobs.get("j1")
+    paused.pause("user_requested", T0 + 5)
+    assert await backend.jobs.transition(paused, [JobStatus.RUNNING])
+    second = _result("j1", "p2")
+    job.record(second)
+    job.checkpoint(T0 + 9)  # the runner's copy still thinks it runs
+    assert await backend.jobs.add_result(job, second) is True
+    stored = await backend.jobs.get("j1")
+    assert stored.processed == 2
+    assert stored.running_seconds == pytest.approx(4.0) and stored.resumed_at is None  # the pause's clock stands
+
+
 async def test_add_result_for_unknown_job_raises_lookup_error(backend: Backend) -> None:
     ghost = _job("ghost")
     with pytest.raises(LookupError):

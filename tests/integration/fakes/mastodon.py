@@ -1,4 +1,4 @@
-"""A fake Mastodon/Pixelfed instance: verify_credentials, paged account statuses with Link headers, instance info."""
+"""A fake Mastodon/Pixelfed instance: verify_credentials, paged account statuses with Link headers, instance info, media."""
 
 from __future__ import annotations
 
@@ -26,15 +26,24 @@ class FakeMastodon(FakeServer):
         self.max_page = 40
         self.retry_after: str | None = "1"
         self.delay = 0.0
-        # HTTP statuses the next requests of an endpoint get instead of an answer, consumed in order
+        # HTTP statuses the next requests of an endpoint get instead of an answer, consumed in order (0: answer)
         self.failures: dict[str, list[int]] = {"verify": [], "statuses": [], "instance": []}
+        # while an unset Event, verify_credentials and statuses requests wait for it to be set
+        self.hold: asyncio.Event | None = None
+        # the attachment files served under /media/ (no token needed, as on real instances): name -> body, type
+        self.media: dict[str, tuple[bytes, str]] = {}
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/api/v1/accounts/verify_credentials", self._verify),
             web.get("/api/v1/accounts/{id}/statuses", self._statuses),
             web.get("/api/v1/instance", self._instance),
+            web.get("/media/{name:.+}", self._media),
         ]
+
+    def serve_media(self, url: str, body: bytes, content_type: str = "image/png") -> None:
+        """Serves `body` at an attachment URL of this instance (one that add_status made)."""
+        self.media[url.split("/media/", 1)[1]] = (body, content_type)
 
     def add_status(
         self, descriptions: list[str | None], reblog: bool = False, media_type: str = "image"
@@ -71,10 +80,12 @@ class FakeMastodon(FakeServer):
     async def _gate(self, endpoint: str, request: web.Request) -> web.Response | None:
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.hold is not None:
+            await self.hold.wait()
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"error": "The access token is invalid"}, status=401)
-        if self.failures[endpoint]:
-            status = self.failures[endpoint].pop(0)
+        status = self.failures[endpoint].pop(0) if self.failures[endpoint] else 0
+        if status:
             headers = {"Retry-After": self.retry_after} if status == 429 and self.retry_after else {}
             return web.json_response(
                 {"error": "Too many requests" if status == 429 else "oops"}, status=status, headers=headers
@@ -112,3 +123,10 @@ class FakeMastodon(FakeServer):
         if self.failures["instance"]:
             return web.json_response({"error": "oops"}, status=self.failures["instance"].pop(0))
         return web.json_response({"uri": request.host, "title": "Fake", "version": "4.2.0"})
+
+    async def _media(self, request: web.Request) -> web.Response:
+        found = self.media.get(request.match_info["name"])
+        if found is None:
+            return web.Response(status=404, text="Not Found")
+        body, content_type = found
+        return web.Response(body=body, content_type=content_type)

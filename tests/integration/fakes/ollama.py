@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import struct
 import zlib
@@ -38,6 +39,10 @@ class FakeOllama(FakeServer):
         self.delay = 0.0
         self.failures: list[int] = []
         self.generated: list[dict[str, Any]] = []
+        # per image (keyed by image_key of its bytes): overrides of `response`, `delay` and `failures`
+        self.responses: dict[str, str] = {}
+        self.delays: dict[str, float] = {}
+        self.image_failures: dict[str, list[int]] = {}
         self._images: dict[str, tuple[bytes, str, bool]] = {}
 
     def routes(self) -> list[web.RouteDef]:
@@ -55,6 +60,16 @@ class FakeOllama(FakeServer):
         self._images[name] = (body, content_type, chunked)
         return f"{self.base_url}/images/{name}"
 
+    @staticmethod
+    def image_key(image: bytes) -> str:
+        """How /api/generate carries an image: its base64."""
+        return base64.b64encode(image).decode("ascii")
+
+    def generations_of(self, image: bytes) -> list[dict[str, Any]]:
+        """The /api/generate requests that carried exactly this image."""
+        key = self.image_key(image)
+        return [body for body in self.generated if body.get("images") == [key]]
+
     def _has(self, model: str) -> bool:
         def plain(name: str) -> str:
             return name.removesuffix(":latest")
@@ -64,18 +79,22 @@ class FakeOllama(FakeServer):
     async def _generate(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.generated.append(body)
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        images = body.get("images") or [""]
+        key = images[0] if isinstance(images, list) and images and isinstance(images[0], str) else ""
+        delay = self.delays.get(key, self.delay)
+        if delay:
+            await asyncio.sleep(delay)
         if not self._has(body.get("model", "")):
             error = f'model "{body.get("model")}" not found, try pulling it first'
             return web.json_response({"error": error}, status=404)
-        if self.failures:
-            status = self.failures.pop(0)
+        failures = self.image_failures.get(key) or self.failures
+        if failures:
+            status = failures.pop(0)
             return web.json_response({"error": "llama runner process has terminated"}, status=status)
         answer = {
             "model": body["model"],
             "created_at": "2024-05-01T12:00:00.000000Z",
-            "response": self.response,
+            "response": self.responses.get(key, self.response),
             "done": True,
             "done_reason": "stop",
             "context": [1, 2, 3],
