@@ -126,8 +126,10 @@ class PostPage:
 
 
 class PostSource(Protocol):
-    def pages(self, platform: PlatformConnection, limit: int | None) -> AsyncIterator[PostPage]:
-        """Pages of the account's images that lack alt text."""
+    def pages(
+        self, platform: PlatformConnection, limit: int | None, include_described: bool = False
+    ) -> AsyncIterator[PostPage]:
+        """Pages of the account's images that lack alt text (all its images with `include_described`)."""
         ...
 
 

@@ -57,7 +57,7 @@ class RunCaptionJob:
             await self._fail(job, None, "PLATFORM_CONNECTION_ERROR", "The job's user or platform is gone", False)
             return
         try:
-            posts = await self._sync(platform, job.max_posts)
+            posts = await self._sync(platform, job.max_posts, job.reprocess_existing)
         except PlatformUnavailable as exc:
             await self._set_platform(platform, PlatformStatus.ERROR)
             await self._fail(job, None, "PLATFORM_CONNECTION_ERROR", exc.message, exc.retry_possible)
@@ -97,10 +97,10 @@ class RunCaptionJob:
         await self._outbox.to_user(job.user_id, events.CAPTION_GENERATION_COMPLETED, messages.job_completed(job))
         await self._activity(user, "caption_generation_completed", job, platform)
 
-    async def _sync(self, platform: PlatformConnection, limit: int | None) -> list[PostImage]:
+    async def _sync(self, platform: PlatformConnection, limit: int | None, include_described: bool) -> list[PostImage]:
         await self._set_platform(platform, PlatformStatus.SYNCING)
         posts: list[PostImage] = []
-        async for page in self._source.pages(platform, limit):
+        async for page in self._source.pages(platform, limit, include_described):
             posts.extend(page.posts)
             total = max(page.total_hint or 0, len(posts))
             await self._outbox.to_user(

@@ -38,9 +38,20 @@ class StartCaptionJob:
 
     async def from_request(self, body: Any) -> CaptionJob:
         fields = validate(START_JOB_SCHEMA, body)
-        return await self(fields["user_id"], fields.get("platform_id"), fields.get("max_posts"))
+        return await self(
+            fields["user_id"],
+            fields.get("platform_id"),
+            fields.get("max_posts"),
+            fields.get("reprocess_existing", False),
+        )
 
-    async def __call__(self, user_id: int, platform_id: int | None = None, max_posts: int | None = None) -> CaptionJob:
+    async def __call__(
+        self,
+        user_id: int,
+        platform_id: int | None = None,
+        max_posts: int | None = None,
+        reprocess_existing: bool = False,
+    ) -> CaptionJob:
         user = await self._users.get(user_id)
         if user is None or not user.active:
             raise DomainError(ErrorCode.NOT_FOUND, "No such active user", user_id=user_id)
@@ -52,7 +63,7 @@ class StartCaptionJob:
         platform = await self._platforms.get(platform_id)
         if platform is None or platform.user_id != user_id:
             raise DomainError(ErrorCode.NOT_FOUND, "No such platform connection for this user", platform_id=platform_id)
-        job = new_job(self._tokens.message_id(), user_id, platform_id, self._clock.now(), max_posts)
+        job = new_job(self._tokens.message_id(), user_id, platform_id, self._clock.now(), max_posts, reprocess_existing)
         try:
             await self._jobs.add(job)
         except JobAlreadyActive:

@@ -87,6 +87,7 @@ START_JOB_SCHEMA: Final = {
     "user_id": Field("int", required=True, minimum=1, maximum=2**53),
     "platform_id": Field("int", minimum=1, maximum=2**53),
     "max_posts": Field("int", minimum=1, maximum=10_000),
+    "reprocess_existing": Field("bool"),
 }
 
 CONNECT_PLATFORM_SCHEMA: Final = {

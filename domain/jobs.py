@@ -56,6 +56,7 @@ class CaptionJob:
     status: JobStatus
     created_at: float
     max_posts: int | None = None
+    reprocess_existing: bool = False  # caption images that already have a description too
     total_posts: int = 0
     processed: int = 0
     successful: int = 0
@@ -159,7 +160,14 @@ class CaptionJob:
             )
 
 
-def new_job(job_id: str, user_id: int, platform_id: int, now: float, max_posts: int | None = None) -> CaptionJob:
+def new_job(
+    job_id: str,
+    user_id: int,
+    platform_id: int,
+    now: float,
+    max_posts: int | None = None,
+    reprocess_existing: bool = False,
+) -> CaptionJob:
     if max_posts is not None and max_posts < 1:
         raise DomainError(ErrorCode.INVALID_MESSAGE, "max_posts must be at least 1", field="max_posts")
     return CaptionJob(
@@ -169,4 +177,5 @@ def new_job(job_id: str, user_id: int, platform_id: int, now: float, max_posts: 
         status=JobStatus.QUEUED,
         created_at=now,
         max_posts=max_posts,
+        reprocess_existing=reprocess_existing,
     )

@@ -257,6 +257,8 @@ def job_state(job: CaptionJob, results: list[CaptionResult]) -> Payload:
         "started_at": iso_utc(job.started_at) if job.started_at is not None else None,
         "finished_at": iso_utc(job.finished_at) if job.finished_at is not None else None,
         "pause_reason": job.pause_reason,
+        "max_posts": job.max_posts,
+        "reprocess_existing": job.reprocess_existing,
         "results": [
             {
                 "post_id": r.post_id,

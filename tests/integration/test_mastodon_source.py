@@ -90,6 +90,19 @@ async def test_only_undescribed_images_of_own_posts(fake: FakeMastodon, http: ai
     assert posts[2].image_url.endswith("/media/1000-2.png")
 
 
+async def test_reprocessing_includes_described_images_but_still_no_reblogs(
+    fake: FakeMastodon, http: aiohttp.ClientSession
+) -> None:
+    fake.add_status([None, "A dog"])
+    fake.add_status(["Described"])
+    fake.add_status(["Shared"], reblog=True)
+    src = source(http, page_size=10)
+    posts = [
+        post async for page in src.pages(platform(fake.base_url), None, include_described=True) for post in page.posts
+    ]
+    assert [post.post_id for post in posts] == ["1001", "1000:10000", "1000:10001"]
+
+
 async def test_limit_stops_paging(fake: FakeMastodon, http: aiohttp.ClientSession) -> None:
     for _ in range(10):
         fake.add_status([None])

@@ -16,7 +16,10 @@ class DemoPostSource:
         self._page_size = page_size
         self._page_delay = page_delay
 
-    async def pages(self, platform: PlatformConnection, limit: int | None) -> AsyncIterator[PostPage]:
+    async def pages(
+        self, platform: PlatformConnection, limit: int | None, include_described: bool = False
+    ) -> AsyncIterator[PostPage]:
+        """Every demo image lacks a description, so `include_described` changes nothing here."""
         total = min(self._count, limit) if limit else self._count
         base = platform.instance_url.rstrip("/")
         for start in range(0, total, self._page_size):

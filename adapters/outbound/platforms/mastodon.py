@@ -70,7 +70,9 @@ class MastodonPostSource:
             return False
         return True
 
-    async def pages(self, platform: PlatformConnection, limit: int | None) -> AsyncIterator[PostPage]:
+    async def pages(
+        self, platform: PlatformConnection, limit: int | None, include_described: bool = False
+    ) -> AsyncIterator[PostPage]:
         base = _instance(platform)
         token = await self._token_for(platform)
         account_id = await self._account_id(base, token)
@@ -87,7 +89,7 @@ class MastodonPostSource:
                 raise PlatformUnavailable(f"{base.host} answered the statuses request with something unexpected")
             if not statuses:
                 return
-            posts = [image for status in statuses for image in _images(status)]
+            posts = [image for status in statuses for image in _images(status, include_described)]
             if limit:
                 posts = posts[: limit - found]
             found += len(posts)
@@ -184,8 +186,8 @@ def _next_url(base: URL, current: URL, links: Mapping[str, Any] | None, statuses
     return current.update_query(max_id=last_id) if last_id else None
 
 
-def _images(status: Any) -> list[PostImage]:
-    """The status's image attachments that lack a description; none for reblogs."""
+def _images(status: Any, include_described: bool = False) -> list[PostImage]:
+    """The status's image attachments that lack a description (all of them with `include_described`); none for reblogs."""
     if not isinstance(status, dict) or status.get("reblog") is not None:
         return []
     status_id, post_url = status.get("id"), status.get("url") or status.get("uri")
@@ -197,7 +199,8 @@ def _images(status: Any) -> list[PostImage]:
     for media_item in images:
         description = media_item.get("description")
         image_url = media_item.get("url") or media_item.get("remote_url")
-        if (isinstance(description, str) and description.strip()) or not image_url:
+        described = isinstance(description, str) and bool(description.strip())
+        if (described and not include_described) or not image_url:
             continue
         # keyed by the status's image count, not the undescribed count, so ids survive a partial fix
         post_id = str(status_id) if len(images) == 1 else f"{status_id}:{media_item.get('id')}"

@@ -54,6 +54,7 @@ def _row_values(job: CaptionJob) -> dict[str, Any]:
         "platform_id": job.platform_id,
         "created_at": to_dt(job.created_at),
         "max_posts": job.max_posts,
+        "reprocess_existing": job.reprocess_existing,
         **_progress(job),
         **_clock(job),
     }
@@ -63,6 +64,7 @@ def _job(row: SqlRow) -> CaptionJob:
     fields = dict(row._mapping)
     fields["status"] = JobStatus(fields["status"])
     fields["created_at"] = to_epoch(fields["created_at"])
+    fields["reprocess_existing"] = bool(fields["reprocess_existing"])
     for name in _TIMES:
         fields[name] = to_epoch_or_none(fields[name])
     return CaptionJob(**fields)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -78,6 +79,7 @@ caption_jobs = Table(
     Column("status", String(20), nullable=False, index=True),
     Column("created_at", _when(), nullable=False),
     Column("max_posts", Integer, nullable=True),
+    Column("reprocess_existing", Boolean, nullable=False, server_default=false()),
     Column("total_posts", Integer, nullable=False),
     Column("processed", Integer, nullable=False),
     Column("successful", Integer, nullable=False),

@@ -244,6 +244,14 @@ async def test_add_result_is_idempotent_per_post(backend: Backend) -> None:
     assert (stored.processed, stored.successful) == (1, 1)
 
 
+async def test_the_job_options_round_trip(backend: Backend) -> None:
+    await backend.jobs.add(_job("j1", reprocess_existing=True))
+    await backend.jobs.add(_job("j2", user_id=2))
+    first, second = await backend.jobs.get("j1"), await backend.jobs.get("j2")
+    assert (first.max_posts, first.reprocess_existing) == (5, True)
+    assert second.reprocess_existing is False
+
+
 async def test_add_result_after_a_cancel_stores_nothing(backend: Backend) -> None:
     runner_copy = _job("j1")
     await backend.jobs.add(runner_copy)
