@@ -18,7 +18,10 @@ class SystemClock:
 
 
 class SecureTokens:
-    """Message ids are unique per process (random prefix + counter); secrets are 256-bit."""
+    """Message ids are unique per process (random prefix + counter); secrets are 256-bit.
+
+    Secrets are hex: a URL-safe base64 token may start with '-', which command lines read as an option.
+    """
 
     def __init__(self) -> None:
         self._prefix = secrets.token_hex(6)
@@ -28,7 +31,7 @@ class SecureTokens:
         return f"{self._prefix}{next(self._counter):x}"
 
     def secret(self) -> str:
-        return secrets.token_urlsafe(32)
+        return secrets.token_hex(32)
 
 
 class ProcessProbe:
