@@ -34,7 +34,7 @@ from adapters.outbound.demo.posts import DemoPostSource
 from adapters.outbound.direct_delivery import DirectManager
 from adapters.outbound.health_probes import OllamaHealthProbe, PlatformApisHealthProbe
 from adapters.outbound.memory.credentials import InMemoryPlatformCredentials
-from adapters.outbound.memory.fleet import InlineJobs, LocalFleetView, LocalRevocations
+from adapters.outbound.memory.fleet import LeaveToWorkers, LocalFleetView, LocalRevocations
 from adapters.outbound.memory.jobs import InMemoryJobRepository
 from adapters.outbound.memory.limits import InMemoryConnectionSlotStore, InMemoryRateLimitStore
 from adapters.outbound.memory.platforms import InMemoryPlatformRepository
@@ -377,7 +377,7 @@ class Container(containers.DeclarativeContainer):
     scheduler = providers.Singleton(InProcessJobScheduler, run_job)
     jobs_mode = providers.Callable(lambda s: "inline" if s.jobs_inline else "workers", settings)
     # Where a new job goes: run here, or left for a worker's next claim round.
-    job_intake = providers.Selector(jobs_mode, inline=scheduler, workers=providers.Singleton(InlineJobs))
+    job_intake = providers.Selector(jobs_mode, inline=scheduler, workers=providers.Singleton(LeaveToWorkers))
     start_job = providers.Singleton(StartCaptionJob, users, platforms, jobs, job_intake, clock, tokens)
     claim_jobs = providers.Singleton(ClaimJobs, jobs, job_leases, scheduler, settings.provided.node_id)
     recover_jobs = providers.Singleton(RecoverJobs, jobs, scheduler)
@@ -428,7 +428,9 @@ class Container(containers.DeclarativeContainer):
     )
     renew_connection_leases = providers.Singleton(RenewConnectionLeases, registry, slots)
     add_user = providers.Singleton(AddUser, users)
-    issue_session = providers.Singleton(IssueSession, users, sessions, tokens, clock)
+    issue_session = providers.Singleton(
+        IssueSession, users, sessions, tokens, clock, settings.provided.session_ttl_seconds
+    )
     whoami = providers.Singleton(WhoAmI, users, sessions, clock)
     revocations = providers.Selector(
         bus,

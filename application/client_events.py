@@ -18,7 +18,7 @@ from application.security import SecurityEvents
 from domain import events, messages
 from domain.errors import DomainError, ErrorCode
 from domain.messages import Payload
-from domain.validation import Field, validate
+from domain.validation import Field, correlation_id_of, validate
 
 log = logging.getLogger("vedfolnir.events")
 
@@ -73,9 +73,7 @@ class ClientEventGate:
             await self._end.end(conn)
             return None
         data = args[0] if len(args) == 1 else (None if not args else args)
-        correlation_id = data.get("message_id") if isinstance(data, dict) else None
-        if not isinstance(correlation_id, str) or len(correlation_id) > 100:
-            correlation_id = None
+        correlation_id = correlation_id_of(data)
         name = html.escape(event) if isinstance(event, str) and len(event) <= 100 else None
         try:
             if self._measure(data) > self._limits.max_message_bytes:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from application.connect import EndConnections
 from application.connections import ConnectionRegistry
 from application.ports import Clock, RevocationBroadcast, SessionRepository, TokenSource, UserRepository
 from domain.errors import DomainError, ErrorCode
+from domain.events import ISSUE_SESSION_SCHEMA
 from domain.identity import Role, Session, User, new_session
+from domain.validation import validate
 
 log = logging.getLogger("vedfolnir.sessions")
 
@@ -26,13 +29,27 @@ class AddUser:
 
 
 class IssueSession:
-    def __init__(self, users: UserRepository, sessions: SessionRepository, tokens: TokenSource, clock: Clock) -> None:
+    def __init__(
+        self,
+        users: UserRepository,
+        sessions: SessionRepository,
+        tokens: TokenSource,
+        clock: Clock,
+        default_ttl: float = 86400.0,
+    ) -> None:
+        self._default_ttl = default_ttl
         self._users = users
         self._sessions = sessions
         self._tokens = tokens
         self._clock = clock
 
-    async def __call__(self, username: str, ttl_seconds: float) -> Session:
+    async def from_request(self, body: Any) -> Session:
+        fields = validate(ISSUE_SESSION_SCHEMA, body)
+        return await self(fields["username"], fields.get("ttl_seconds"))
+
+    async def __call__(self, username: str, ttl_seconds: float | None = None) -> Session:
+        """A new session for the user, living `ttl_seconds` (default: the configured session lifetime)."""
+        ttl_seconds = self._default_ttl if ttl_seconds is None else float(ttl_seconds)
         user = await self._users.get_by_username(username)
         if user is None or not user.active:
             raise DomainError(ErrorCode.NOT_FOUND, "No such active user", username=username)

@@ -90,6 +90,11 @@ START_JOB_SCHEMA: Final = {
     "reprocess_existing": Field("bool"),
 }
 
+ISSUE_SESSION_SCHEMA: Final = {
+    "username": Field("str", required=True, max_length=100, escape=False, pattern=re.compile(r"[A-Za-z0-9_.]{1,100}")),
+    "ttl_seconds": Field("number", minimum=1, maximum=366 * 86400),
+}
+
 CONNECT_PLATFORM_SCHEMA: Final = {
     "user_id": Field("int", required=True, minimum=1, maximum=2**53),
     "name": Field("str", required=True, max_length=200),

@@ -142,10 +142,6 @@ class CaptionJob:
             pace = default_seconds_per_post
         return round(remaining * pace)
 
-    @property
-    def average_processing_time(self) -> float:
-        return round(self.processing_seconds / self.processed, 3) if self.processed else 0.0
-
     def _stop_clock(self, now: float) -> None:
         if self.resumed_at is not None:
             self.running_seconds += max(now - self.resumed_at, 0.0)

@@ -14,9 +14,6 @@ from domain.errors import DomainError, ErrorCode
 
 MAX_STRING_LENGTH = 1000
 
-# Fields any client event may carry besides its own; the server reads them but never stores them.
-ENVELOPE_FIELDS = frozenset({"message_id", "correlation_id", "csrf_token", "timestamp"})
-
 
 def _invalid(field: str, reason: str) -> DomainError:
     return DomainError(ErrorCode.INVALID_MESSAGE, f"Field '{field}' {reason}", field=field)
@@ -81,9 +78,12 @@ class Field:
 
 Schema = Mapping[str, Field]
 
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,100}")
+
+# Fields any client event may carry besides its own; the server reads them but never stores them.
 ENVELOPE_SCHEMA: dict[str, Field] = {
-    "message_id": Field("str", max_length=100, escape=False, pattern=re.compile(r"[A-Za-z0-9_.:\-]{1,100}")),
-    "correlation_id": Field("str", max_length=100, escape=False, pattern=re.compile(r"[A-Za-z0-9_.:\-]{1,100}")),
+    "message_id": Field("str", max_length=100, escape=False, pattern=_MESSAGE_ID),
+    "correlation_id": Field("str", max_length=100, escape=False, pattern=_MESSAGE_ID),
     "csrf_token": Field("str", max_length=200, escape=False),
     "timestamp": Field("timestamp"),
 }
@@ -114,6 +114,15 @@ def validate(schema: Schema, data: Any) -> dict[str, Any]:
         if rule.required and name not in cleaned:
             raise _invalid(name, "is required")
     return cleaned
+
+
+def correlation_id_of(data: Any) -> str | None:
+    """The request's message_id to echo as correlation_id, only if it is a well-formed id.
+
+    Checked before anything else, because even a refusal echoes it: a raw id would reflect HTML.
+    """
+    message_id = data.get("message_id") if isinstance(data, dict) else None
+    return message_id if isinstance(message_id, str) and _MESSAGE_ID.fullmatch(message_id) else None
 
 
 def is_valid_utf8(value: str) -> bool:

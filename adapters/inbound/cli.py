@@ -118,7 +118,7 @@ async def _run_command(settings: bootstrap.Settings, args: argparse.Namespace) -
     actions: dict[tuple[str, str], Callable[[bootstrap.Container], Awaitable[Any]]] = {
         ("db", "upgrade"): lambda c: bootstrap.upgrade_database(settings),
         ("users", "add"): lambda c: c.add_user()(args.username, Role(args.role), not args.inactive),
-        ("sessions", "issue"): lambda c: c.issue_session()(args.username, args.ttl or settings.session_ttl_seconds),
+        ("sessions", "issue"): lambda c: c.issue_session()(args.username, args.ttl),
         ("sessions", "revoke"): lambda c: c.revoke_session()(args.session_id),
         ("platforms", "add"): lambda c: _add_platform(c, args),
         ("demo", "seed"): lambda c: c.seed_demo()(),

@@ -173,12 +173,7 @@ class HttpApi:
         return 202, await self._uc.raise_alert(body)
 
     async def _issue_session(self, body: Any) -> tuple[int, dict[str, Any]]:
-        if not isinstance(body, dict) or not isinstance(body.get("username"), str):
-            raise DomainError(ErrorCode.INVALID_MESSAGE, "username is required", field="username")
-        ttl = body.get("ttl_seconds", 86400)
-        if isinstance(ttl, bool) or not isinstance(ttl, int | float):
-            raise DomainError(ErrorCode.INVALID_MESSAGE, "ttl_seconds must be a number", field="ttl_seconds")
-        session = await self._uc.issue_session(body["username"], float(ttl))
+        session = await self._uc.issue_session.from_request(body)
         return 201, session_json(session, self._cookie_name)
 
     async def _get_job(self, job_id: str) -> tuple[int, dict[str, Any]]:

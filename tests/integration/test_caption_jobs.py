@@ -138,7 +138,6 @@ async def test_a_job_emits_every_event_with_every_field(server: Server) -> None:
         assert last["progress_percentage"] == 100 and last["current_post"] == 6
         assert len(client.inbox.of("caption_generated")) == 5
 
-        kinds = [a["activity_type"] for a in admin.inbox.of("user_activity_update") if a["user_id"] == user_id]
         await admin.inbox.until("user_activity_update", lambda a: a["activity_type"] == "caption_generation_completed")
         kinds = [a["activity_type"] for a in admin.inbox.of("user_activity_update") if a["user_id"] == user_id]
         assert "caption_generation_started" in kinds and "caption_generation_completed" in kinds

@@ -177,3 +177,13 @@ async def test_one_clients_errors_do_not_reach_another(sqlite_server: Server) ->
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_malformed_message_id_is_never_echoed(sqlite_server: Server) -> None:
+    client = await sqlite_server.client(await sqlite_server.session("demo"))
+    try:
+        reply = await client.call("request_caption_status", {"message_id": "<img src=x onerror=alert(1)>"})
+        assert reply["error_code"] == "INVALID_MESSAGE"
+        assert "correlation_id" not in reply
+    finally:
+        await client.close()

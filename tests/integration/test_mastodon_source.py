@@ -163,8 +163,6 @@ async def test_a_refused_token_is_not_retryable(fake: FakeMastodon, http: aiohtt
     assert not caught.value.retry_possible
     assert len(fake.seen) == 1
     assert "wrong" not in caught.value.message
-    assert await source(http, token="wrong").verify(platform(fake.base_url)) is False
-    assert await source(http).verify(platform(fake.base_url)) is True
 
 
 async def test_nothing_listening_is_retryable(http: aiohttp.ClientSession) -> None:

@@ -26,7 +26,7 @@ class LocalRevocations:
         await self._on_revoked(session_ids)
 
 
-class InlineJobs:
+class LeaveToWorkers:
     """The job scheduler of a serving node when workers run the jobs: they find new jobs themselves."""
 
     def schedule(self, job_id: str) -> None:

@@ -62,14 +62,6 @@ class MastodonPostSource:
             await self._http.close()
             self._http = None
 
-    async def verify(self, platform: PlatformConnection) -> bool:
-        """True if the instance accepts the token, False if it refuses it; PlatformUnavailable if unreachable."""
-        try:
-            await self._account_id(_instance(platform), await self._token_for(platform))
-        except CredentialsRefused:
-            return False
-        return True
-
     async def pages(
         self, platform: PlatformConnection, limit: int | None, include_described: bool = False
     ) -> AsyncIterator[PostPage]:
