@@ -133,6 +133,19 @@ class CaptionJob:
             return 100 if self.status is JobStatus.COMPLETED else 0
         return min(100, (self.processed * 100) // self.total_posts)
 
+    def percentage_at(self, post_number: int) -> int:
+        """How far through its posts the job is at post `post_number` (1-based): post 5 of 25 is 20 %."""
+        if self.total_posts <= 0:
+            return 100 if self.status is JobStatus.COMPLETED else 0
+        return min(100, max(post_number, 0) * 100 // self.total_posts)
+
+    @property
+    def current_post(self) -> int:
+        """The post the job is at (1-based): the one being processed while it runs, else the last one done."""
+        if self.status is JobStatus.RUNNING and self.processed < self.total_posts:
+            return self.processed + 1
+        return self.processed
+
     def estimated_time_remaining(self, now: float, default_seconds_per_post: float) -> int:
         """Seconds left at the job's own pace so far (or the default pace before the first post)."""
         remaining = max(self.total_posts - self.processed, 0)

@@ -91,7 +91,7 @@ def job_progress(job: CaptionJob, current_post: int, status: str, eta: int) -> P
         "job_id": job.id,
         "current_post": current_post,
         "total_posts": job.total_posts,
-        "progress_percentage": job.progress_percentage,
+        "progress_percentage": job.percentage_at(current_post),
         "current_post_id": job.current_post_id,
         "current_post_url": job.current_post_url,
         "status": status,
@@ -141,23 +141,25 @@ def job_paused(job: CaptionJob) -> Payload:
 
 
 def caption_status(user_id: int, job: CaptionJob | None) -> Payload:
+    """`current_progress` is always an object (zeros without a job); `current_post` as in `caption_progress`."""
     if job is None:
         return {
             "user_id": user_id,
             "is_active": False,
             "job_id": None,
             "status": None,
-            "current_progress": None,
+            "current_progress": {"current_post": 0, "total_posts": 0, "progress_percentage": 0},
         }
+    current_post = job.current_post
     return {
         "user_id": user_id,
         "is_active": job.is_active,
         "job_id": job.id,
         "status": job.status.value,
         "current_progress": {
-            "current_post": job.processed,
+            "current_post": current_post,
             "total_posts": job.total_posts,
-            "progress_percentage": job.progress_percentage,
+            "progress_percentage": job.percentage_at(current_post),
         },
     }
 

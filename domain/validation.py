@@ -117,12 +117,18 @@ def validate(schema: Schema, data: Any) -> dict[str, Any]:
 
 
 def correlation_id_of(data: Any) -> str | None:
-    """The request's message_id to echo as correlation_id, only if it is a well-formed id.
+    """The id a reply echoes as correlation_id: the request's own correlation_id, else its message_id.
 
-    Checked before anything else, because even a refusal echoes it: a raw id would reflect HTML.
+    Only a well-formed id is echoed, checked before anything else because even a refusal echoes it:
+    a raw id would reflect HTML.
     """
-    message_id = data.get("message_id") if isinstance(data, dict) else None
-    return message_id if isinstance(message_id, str) and _MESSAGE_ID.fullmatch(message_id) else None
+    if not isinstance(data, dict):
+        return None
+    for name in ("correlation_id", "message_id"):
+        value = data.get(name)
+        if isinstance(value, str) and _MESSAGE_ID.fullmatch(value):
+            return value
+    return None
 
 
 def is_valid_utf8(value: str) -> bool:

@@ -300,7 +300,8 @@ async def test_a_mastodon_job_captioned_by_ollama_reports_every_step_truthfully(
                 "current_post_url": post.post_url,
             }
             assert isinstance(report["estimated_time_remaining"], int) and report["estimated_time_remaining"] >= 0
-        assert before["status"] == "processing" and before["progress_percentage"] == (number - 1) * 100 // 7
+        # both reports of post n say n/7, as the reference's "post 5 of 25 processing: 20 %"
+        assert before["status"] == "processing" and before["progress_percentage"] == number * 100 // 7
         assert after["status"] == ("failed" if post in failures else "captioned")
         assert after["progress_percentage"] == number * 100 // 7
     assert progress[0]["estimated_time_remaining"] == round(7 * per_post)

@@ -82,3 +82,42 @@ def test_a_paused_queued_job_stays_paused_when_started() -> None:
 def test_max_posts_must_be_positive() -> None:
     with pytest.raises(DomainError):
         new_job("j", 1, 1, now=0.0, max_posts=0)
+
+
+def test_the_reference_percentages_post_5_of_25_processing_is_20_percent() -> None:
+    job = new_job("j", 1, 1, now=0.0)
+    job.start(25, now=0.0)
+    for n in range(4):
+        job.record(result(str(n)))
+    assert job.current_post == 5 and job.percentage_at(job.current_post) == 20
+    job.record(result("4"))
+    job.pause("user_requested", now=1.0)
+    assert job.current_post == 5  # paused between posts: the last one done
+    job.resume(now=2.0)
+    assert job.current_post == 6 and job.percentage_at(6) == 24
+
+
+def test_a_status_always_has_a_progress_object_with_the_same_current_post() -> None:
+    from domain.messages import caption_status, job_progress
+
+    assert caption_status(7, None)["current_progress"] == {
+        "current_post": 0,
+        "total_posts": 0,
+        "progress_percentage": 0,
+    }
+    job = new_job("j", 7, 1, now=0.0)
+    job.start(25, now=0.0)
+    for n in range(4):
+        job.record(result(str(n)))
+    status = caption_status(7, job)["current_progress"]
+    progress = job_progress(job, 5, "processing", 0)
+    assert status == {"current_post": 5, "total_posts": 25, "progress_percentage": 20}
+    assert (progress["current_post"], progress["progress_percentage"]) == (5, 20)
+    for n in range(4, 25):
+        job.record(result(str(n)))
+    job.finish(JobStatus.COMPLETED, now=9.0)
+    assert caption_status(7, job)["current_progress"] == {
+        "current_post": 25,
+        "total_posts": 25,
+        "progress_percentage": 100,
+    }

@@ -105,3 +105,13 @@ def test_timestamps_and_urls() -> None:
     assert iso_utc(0) == "1970-01-01T00:00:00.000Z"
     assert safe_url("/captions/review") and safe_url("https://x.example/p")
     assert not safe_url("javascript:alert(1)") and not safe_url("//evil.example") and not safe_url("data:text/html,x")
+
+
+def test_the_clients_own_correlation_id_is_echoed_else_its_message_id() -> None:
+    from domain.validation import correlation_id_of
+
+    assert correlation_id_of({"correlation_id": "req-7", "message_id": "m-1"}) == "req-7"
+    assert correlation_id_of({"message_id": "m-1"}) == "m-1"
+    assert correlation_id_of({"correlation_id": "<b>x</b>", "message_id": "m-1"}) == "m-1"
+    assert correlation_id_of({"correlation_id": "<b>x</b>"}) is None
+    assert correlation_id_of(["correlation_id"]) is None
