@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections import Counter
 from typing import Any
 
@@ -31,9 +33,18 @@ class SecurityEvents:
         log.warning(
             "security event %s %s",
             kind,
-            " ".join(f"{k}={v}" for k, v in sorted(fields.items())),
+            " ".join(f"{k}={_logfmt(v)}" for k, v in sorted(fields.items())),
             extra={"security_event": kind, **{f"sec_{k}": v for k, v in fields.items()}},
         )
 
     def summary(self) -> dict[str, int]:
         return {kind: self.counts[kind] for kind in self.KINDS if self.counts[kind]}
+
+
+_BARE = re.compile(r"[A-Za-z0-9_.:/@+-]{1,200}")
+
+
+def _logfmt(value: Any) -> str:
+    """A field value as one token: bare if plain, else a JSON string (quotes, controls and non-ASCII escaped)."""
+    text = str(value)
+    return text if _BARE.fullmatch(text) else json.dumps(text[:200])

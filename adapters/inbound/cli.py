@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from aiohttp import web
 import bootstrap
 from adapters.inbound import cli_tools
 from adapters.inbound.http_api import session_json
+from adapters.inbound.log_safety import install_escaping
 from domain.errors import DomainError
 from domain.identity import Role
 from domain.platforms import PlatformType
@@ -74,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = bootstrap.Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_format = "%(asctime)s %(levelname)s %(name)s %(message)s"
+    logging.basicConfig(level=settings.log_level.upper(), format=log_format)
+    install_escaping(log_format)
     if args.command == "serve":
         return _serve(settings, args)
     if args.command == "keys":
@@ -100,8 +104,14 @@ def _serve(settings: bootstrap.Settings, args: argparse.Namespace) -> int:
     settings.flask_host, settings.flask_port = host, port
     app = bootstrap.build_app(bootstrap.build_container(settings))
     print(f"vedfolnir-realtime serving on http://{host}:{port} (Socket.IO at /socket.io/)", flush=True)
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    web.run_app(app, host=host, port=port, print=_announce_bound, access_log=None)
     return 0
+
+
+def _announce_bound(text: str) -> None:
+    """aiohttp's start-up line names the bound addresses: the real port when --port 0 was asked for."""
+    for url in re.findall(r"https?://[^\s,]+", text):
+        print(f"vedfolnir-realtime listening on {url}", flush=True)
 
 
 async def _work(settings: bootstrap.Settings) -> int:

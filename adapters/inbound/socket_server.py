@@ -19,6 +19,7 @@ from engineio.async_drivers import aiohttp as engineio_aiohttp
 from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
+from adapters.inbound.log_safety import quiet_engine_logger
 from adapters.outbound.direct_delivery import DirectManager
 from application.client_events import ClientEventGate
 from application.connect import ConnectClient, DisconnectClient
@@ -234,6 +235,7 @@ def _engine_logger(security: SecurityEvents | None) -> logging.Logger:
     for old in [f for f in engine_log.filters if isinstance(f, UndecodableInput)]:
         engine_log.removeFilter(old)
     engine_log.addFilter(UndecodableInput(security))
+    quiet_engine_logger(engine_log)
     return engine_log
 
 

@@ -1,0 +1,160 @@
+"""A real `serve` process to attack from outside: its URL, its log, its RSS (psutil), sessions over its HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psutil
+
+from tests.integration.harness import Client, open_client
+from tests.integration.processes import SCRIPT
+
+API_TOKEN = "hostile-test-token"
+MB = 1024 * 1024
+
+
+@dataclass
+class Session:
+    id: str
+    csrf_token: str
+    user_id: int
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def rss(self) -> int:
+        return int(psutil.Process(self.proc.pid).memory_info().rss)
+
+    def log(self) -> str:
+        return _read(self.log_path)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    async def session(self, username: str = "demo") -> Session:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"{self.url}/api/v1/sessions",
+                json={"username": username},
+                headers={"Authorization": f"Bearer {API_TOKEN}"},
+            ) as answer,
+        ):
+            body = await answer.json()
+        assert answer.status == 201, body
+        return Session(body["session_id"], body["csrf_token"], body["user_id"])
+
+    async def client(self, session: Session, namespace: str = "/", transports: list[str] | None = None) -> Client:
+        return await open_client(self.url, session, namespace, transports=transports)
+
+    async def round_trip(self, client: Client, timeout: float = 5.0) -> float:
+        """Seconds for one request_caption_status answer on `client`."""
+        started = time.monotonic()
+        reply = await client.call("request_caption_status", {}, timeout=timeout)
+        assert "user_id" in reply, reply
+        return time.monotonic() - started
+
+
+def _env(tmp_path: Path, overrides: dict[str, str]) -> dict[str, str]:
+    """The child's whole environment: our settings only, nothing read from the surrounding one."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hostile.db'}",
+        "DEMO_MODE": "true",
+        "API_TOKEN": API_TOKEN,
+        "LOG_LEVEL": "INFO",
+        "SYSTEM_STATUS_INTERVAL": "60",
+        "SESSION_CHECK_INTERVAL": "5",
+        **overrides,
+    }
+
+
+def _launch(tmp_path: Path, settings: dict[str, Any]) -> tuple[subprocess.Popen[bytes], Path]:
+    log_path = tmp_path / f"serve-{len(list(tmp_path.glob('serve-*.log')))}.log"
+    env = _env(tmp_path, {k.upper(): str(v) for k, v in settings.items()})
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [str(SCRIPT), "serve", "--host", "127.0.0.1", "--port", "0"],
+            env=env,
+            cwd=tmp_path,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    return proc, log_path
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace")
+
+
+def _launch(tmp_path: Path, settings: dict[str, Any]) -> tuple[subprocess.Popen[bytes], Path]:
+    log_path = tmp_path / f"serve-{len(list(tmp_path.glob('serve-*.log')))}.log"
+    env = _env(tmp_path, {k.upper(): str(v) for k, v in settings.items()})
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [str(SCRIPT), "serve", "--host", "127.0.0.1", "--port", "0"],
+            env=env,
+            cwd=tmp_path,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    return proc, log_path
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace")
+
+
+@contextlib.asynccontextmanager
+async def server_process(tmp_path: Path, **settings: Any) -> AsyncIterator[ServerProcess]:
+    """`vedfolnir-realtime serve --port 0` with `settings` (names as env vars in lower case)."""
+    proc, log_path = _launch(tmp_path, settings)
+    try:
+        url = await _bound_url(proc, log_path)
+        yield ServerProcess(url, proc, log_path)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            await asyncio.to_thread(proc.wait, 10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            await asyncio.to_thread(proc.wait, 5)
+
+
+async def _bound_url(proc: subprocess.Popen[bytes], log_path: Path) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = re.search(r"listening on (http://\S+)", _read(log_path))
+        if found:
+            return found.group(1)
+        assert proc.poll() is None, _read(log_path)
+        await asyncio.sleep(0.05)
+    raise AssertionError("the server did not report its port")
+
+
+async def settle_rss(server: ServerProcess, seconds: float = 1.5) -> int:
+    """The server's RSS once it stopped changing much (allocator noise aside), polled for at most `seconds`."""
+    last = server.rss()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+        now = server.rss()
+        if abs(now - last) < MB:
+            return now
+        last = now
+    return last
