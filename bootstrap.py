@@ -195,6 +195,15 @@ class Settings(BaseSettings):
         return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
 
+class ExplicitSettings(Settings):
+    """Settings from the values given and the defaults only, never the environment: for tests and embedding
+    hosts, where a stray REDIS_URL or DATABASE_URL in the surrounding shell must not change what runs."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: Any, init_settings: Any, *_: Any, **__: Any) -> tuple[Any, ...]:
+        return (init_settings,)
+
+
 def _engine(url: str) -> AsyncEngine | None:
     return None if url == MEMORY else create_engine(url)
 

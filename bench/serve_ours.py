@@ -15,7 +15,7 @@ from domain.identity import Role
 
 
 def settings(db_dir: str) -> bootstrap.Settings:
-    return bootstrap.Settings(
+    return bootstrap.ExplicitSettings(
         database_url=f"sqlite+aiosqlite:///{db_dir}/bench.db",
         demo_mode=True,
         rate_limit_messages=10**9,  # every event is counted by the limiter, none is refused

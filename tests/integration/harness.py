@@ -171,6 +171,7 @@ async def open_client(
 
 
 def settings_for(database_url: str, **overrides: Any) -> bootstrap.Settings:
+    """The test defaults plus `overrides`; nothing from the environment the tests run in."""
     values: dict[str, Any] = {
         "database_url": database_url,
         "demo_mode": True,
@@ -183,7 +184,7 @@ def settings_for(database_url: str, **overrides: Any) -> bootstrap.Settings:
         "api_token": "test-token",
     }
     values.update(overrides)
-    return bootstrap.Settings(**values)
+    return bootstrap.ExplicitSettings(**values)
 
 
 @contextlib.asynccontextmanager

@@ -15,6 +15,14 @@ from typing import Any
 
 SCRIPT = Path(sys.executable).with_name("vedfolnir-realtime")
 
+# What a child needs from the surrounding environment to run at all; every setting it gets is explicit.
+PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+
+
+def child_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` plus the few variables a process needs to start: no stray REDIS_URL or DATABASE_URL from the shell."""
+    return {**{k: os.environ[k] for k in PASSED_THROUGH if k in os.environ}, **env}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -24,9 +32,7 @@ def free_port() -> int:
 
 def cli(env: dict[str, str], *args: str, cwd: Path | None = None) -> Any:
     """Runs one CLI command; returns its JSON output (or text if it is not JSON)."""
-    done = subprocess.run(
-        [str(SCRIPT), *args], env={**os.environ, **env}, cwd=cwd, capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([str(SCRIPT), *args], env=child_env(env), cwd=cwd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     try:
         return json.loads(done.stdout)
@@ -38,7 +44,7 @@ def cli(env: dict[str, str], *args: str, cwd: Path | None = None) -> Any:
 def process(env: dict[str, str], *args: str) -> Iterator[subprocess.Popen[str]]:
     """A long-running console-script process (e.g. a worker), stopped with SIGTERM at the end."""
     proc = subprocess.Popen(
-        [str(SCRIPT), *args], env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [str(SCRIPT), *args], env=child_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         yield proc
@@ -56,7 +62,7 @@ def process(env: dict[str, str], *args: str) -> Iterator[subprocess.Popen[str]]:
 def serving(env: dict[str, str], port: int, *extra: str, cwd: Path | None = None) -> Iterator[subprocess.Popen[str]]:
     proc = subprocess.Popen(
         [str(SCRIPT), "serve", "--port", str(port), *extra],
-        env={**os.environ, **env},
+        env=child_env(env),
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

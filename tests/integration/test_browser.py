@@ -15,7 +15,7 @@ from typing import IO
 
 import pytest
 
-from tests.integration.processes import free_port, serving
+from tests.integration.processes import child_env, free_port, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests" / "browser" / "run.mjs"
@@ -81,7 +81,7 @@ def test_the_pages_work_in_a_browser(tmp_path: Path, capsys: pytest.CaptureFixtu
         browser = subprocess.Popen(
             ["node", str(SCRIPT), base, str(ARTIFACTS)],
             cwd=ROOT,
-            env={**os.environ, "API_TOKEN": TOKEN, "CHROMIUM": str(CHROMIUM)},
+            env=child_env({"API_TOKEN": TOKEN, "CHROMIUM": str(CHROMIUM)}),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

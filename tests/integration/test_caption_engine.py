@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -22,7 +21,7 @@ from domain.identity import Role
 from tests.integration.fakes.mastodon import FakeMastodon
 from tests.integration.fakes.ollama import FakeOllama, tiny_png
 from tests.integration.harness import Client, open_client, serve, settings_for
-from tests.integration.processes import SCRIPT, cli, free_port
+from tests.integration.processes import SCRIPT, child_env, cli, free_port
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 API_TOKEN = "test-token"
@@ -539,15 +538,13 @@ class Node:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        # only our settings: none inherited from the environment the tests run in
-        inherited = {k: v for k, v in os.environ.items() if k.lower() not in bootstrap.Settings.model_fields}
         with _log_file(self.log) as out:
             self.proc = await asyncio.create_subprocess_exec(
                 str(SCRIPT),
                 "serve",
                 "--port",
                 str(self.port),
-                env={**inherited, **self.env},
+                env=child_env(self.env),
                 stdout=out,
                 stderr=asyncio.subprocess.STDOUT,
             )

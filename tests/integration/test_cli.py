@@ -47,12 +47,11 @@ async def test_cli_manages_users_and_sessions_of_a_running_node(tmp_path: Path) 
 
 
 def test_cli_refuses_unknown_users_with_a_clear_message(tmp_path: Path) -> None:
-    import os
     import subprocess
 
-    from tests.integration.processes import SCRIPT
+    from tests.integration.processes import SCRIPT, child_env
 
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
+    env = child_env({"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"})
     done = subprocess.run(
         [str(SCRIPT), "sessions", "issue", "nobody"], env=env, capture_output=True, text=True, timeout=60
     )

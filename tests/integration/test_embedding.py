@@ -12,7 +12,7 @@ from domain.platforms import PlatformType
 
 async def test_a_host_runs_a_caption_job_and_sends_notifications_without_a_socket_server(tmp_path) -> None:
     publisher = RecordingPublisher()
-    settings = bootstrap.Settings(
+    settings = bootstrap.ExplicitSettings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'host.db'}",
         demo_caption_seconds=0.0,
         demo_page_delay=0.0,
@@ -42,7 +42,7 @@ async def test_a_host_runs_a_caption_job_and_sends_notifications_without_a_socke
 
 async def test_the_memory_backend_needs_no_database(tmp_path) -> None:
     publisher = RecordingPublisher()
-    container = bootstrap.embedded(bootstrap.Settings(database_url="memory"), publisher)
+    container = bootstrap.embedded(bootstrap.ExplicitSettings(database_url="memory"), publisher)
     async with bootstrap.running(container):
         users = await container.seed_demo()()
         assert [u.username for u in users] == ["demo", "admin"]

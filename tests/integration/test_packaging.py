@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import sysconfig
 import urllib.request
 from pathlib import Path
 
-from tests.integration.processes import free_port
+from tests.integration.processes import child_env, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +32,7 @@ def test_a_wheel_installed_elsewhere_migrates_and_serves(tmp_path: Path) -> None
     run(sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "-q", wheel)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'host.db'}", "PYTHONPATH": ""}
+    env = child_env({"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'host.db'}"})
     script = venv / "bin" / "vedfolnir-realtime"
     located = run(
         python, "-c", "import adapters, bootstrap; print(adapters.__file__, bootstrap.__file__)", cwd=elsewhere, env=env

@@ -24,7 +24,7 @@ async def world():  # type: ignore[no-untyped-def]
     clock = FakeClock()
     transport = RecordingTransport()
     container = bootstrap.embedded(
-        bootstrap.Settings(database_url="memory", rate_limit_messages=3, rate_limit_window_seconds=10),
+        bootstrap.ExplicitSettings(database_url="memory", rate_limit_messages=3, rate_limit_window_seconds=10),
         RecordingPublisher(),
         transport,
     )
