@@ -73,8 +73,10 @@ class Fleet:
     url: str
     sockets: list[aiohttp.ClientWebSocketResponse] = field(default_factory=list)
 
-    async def open(self, auths: list[dict[str, Any] | None], after: Any = None) -> None:
-        gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    async def open(
+        self, auths: list[dict[str, Any] | None], after: Any = None, concurrency: int = CONNECT_CONCURRENCY
+    ) -> None:
+        gate = asyncio.Semaphore(concurrency)
 
         async def one(i: int, auth: dict[str, Any] | None) -> aiohttp.ClientWebSocketResponse:
             async with gate:
@@ -398,17 +400,22 @@ SCENARIOS = {"events": events, "broadcast": broadcast, "memory": memory}
 
 
 async def amain(args: argparse.Namespace) -> dict[str, Any]:
-    proc = psutil.Process(args.pid)
+    import saturated  # imports this module: loaded only here
+
+    procs = [psutil.Process(pid) for pid in args.pid]
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     async with aiohttp.ClientSession(connector=connector) as http:
-        return await SCENARIOS[args.scenario](args, proc, http)
+        if args.scenario in saturated.SCENARIOS:
+            return await saturated.SCENARIOS[args.scenario](args, procs, http)
+        args.url = args.url[0]
+        return await SCENARIOS[args.scenario](args, procs[0], http)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--pid", type=int, required=True, help="the server process, whose CPU and RSS are read")
+    parser.add_argument("scenario", choices=sorted([*SCENARIOS, "acked", "connects", "storm", "fanout"]))
+    parser.add_argument("--url", action="append", required=True, help="a node's URL (fanout: one per node)")
+    parser.add_argument("--pid", type=int, action="append", required=True, help="a server process (CPU, RSS)")
     parser.add_argument("--impl", choices=["bare", "ours"], required=True)
     parser.add_argument("--sessions", help="JSON file written by serve_ours.py")
     parser.add_argument("--sockets", type=int, default=1000)
@@ -420,6 +427,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2000, help="events/broadcasts/connections before measuring")
     parser.add_argument("--settle", type=float, default=3.0, help="memory: seconds to wait before sampling RSS")
     parser.add_argument("--profile", action="store_true", help="toggle the server's cProfile around the phase")
+    parser.add_argument("--per-socket", type=int, default=200, help="acked: measured events per socket")
+    parser.add_argument("--concurrency", type=int, default=100, help="connects: connections opened at a time")
     args = parser.parse_args()
     raise_nofile()
     result = asyncio.run(amain(args))

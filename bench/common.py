@@ -18,6 +18,7 @@ ROOT = BENCH_DIR.parent
 HOST = "127.0.0.1"
 BROADCAST_EVENT = "bench_broadcast"
 BROADCAST_ROOM = "bench_all"
+BACKLOG = 4096  # the listen backlog of both servers: a reconnect storm overflows the default 128
 
 Broadcast = Callable[[dict[str, Any]], Awaitable[None]]
 

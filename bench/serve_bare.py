@@ -7,7 +7,7 @@ from typing import Any
 
 import socketio
 from aiohttp import web
-from common import BROADCAST_EVENT, BROADCAST_ROOM, HOST, add_bench_routes, raise_nofile
+from common import BACKLOG, BROADCAST_EVENT, BROADCAST_ROOM, HOST, add_bench_routes, raise_nofile
 
 
 def build(join_broadcast_room: bool, profile_path: str | None) -> web.Application:
@@ -22,8 +22,9 @@ def build(join_broadcast_room: bool, profile_path: str | None) -> web.Applicatio
         return True
 
     @sio.on("echo")
-    async def echo(sid: str, data: Any) -> None:
+    async def echo(sid: str, data: Any) -> Any:
         await sio.emit("echo", data, to=sid)
+        return data  # the ack, when the client asked for one (like ours: a reply event and the ack)
 
     async def broadcast(data: dict[str, Any]) -> None:
         await sio.emit(BROADCAST_EVENT, data, to=BROADCAST_ROOM)
@@ -39,7 +40,14 @@ def main() -> None:
     parser.add_argument("--profile", help="write cProfile stats of the measured phase here")
     args = parser.parse_args()
     raise_nofile()
-    web.run_app(build(args.broadcast_room, args.profile), host=HOST, port=args.port, print=None, access_log=None)
+    web.run_app(
+        build(args.broadcast_room, args.profile),
+        host=HOST,
+        port=args.port,
+        print=None,
+        access_log=None,
+        backlog=BACKLOG,
+    )
 
 
 if __name__ == "__main__":

@@ -7,16 +7,19 @@ import json
 from typing import Any
 
 from aiohttp import web
-from common import BROADCAST_EVENT, BROADCAST_ROOM, HOST, add_bench_routes, raise_nofile, write_text
+from common import BACKLOG, BROADCAST_EVENT, BROADCAST_ROOM, HOST, add_bench_routes, raise_nofile, write_text
 
 import bootstrap
 from domain.access import USER_NAMESPACE
 from domain.identity import Role
 
 
-def settings(db_dir: str) -> bootstrap.Settings:
+def settings(args: argparse.Namespace) -> bootstrap.Settings:
     return bootstrap.ExplicitSettings(
-        database_url=f"sqlite+aiosqlite:///{db_dir}/bench.db",
+        database_url=args.database_url or f"sqlite+aiosqlite:///{args.db_dir}/bench.db",
+        redis_url=args.redis_url,
+        redis_channel=args.redis_channel,
+        node_id=f"bench-{args.port}",
         demo_mode=True,
         rate_limit_messages=10**9,  # every event is counted by the limiter, none is refused
         max_connections_per_user=100_000,
@@ -27,12 +30,15 @@ def settings(db_dir: str) -> bootstrap.Settings:
 
 
 def build(args: argparse.Namespace) -> web.Application:
-    container = bootstrap.build_container(settings(args.db_dir))
+    container = bootstrap.build_container(settings(args))
     app = bootstrap.build_app(container)
     role = Role(args.role)
 
     async def issue_sessions(_app: web.Application) -> None:
         """Runs after bootstrap's own startup hook (database migrated, demo seeded), before the port opens."""
+        if args.users == 0:  # a second node: the first one issued the sessions in the shared database
+            write_text(args.sessions_out, "[]")
+            return
         add_user, issue = container.add_user(), container.issue_session()
         issued: list[dict[str, Any]] = []
         for u in range(args.users):
@@ -63,9 +69,12 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--sessions-per-user", type=int, default=1)
     parser.add_argument("--profile", help="write cProfile stats of the measured phase here")
+    parser.add_argument("--database-url", help="default: a SQLite file in --db-dir")
+    parser.add_argument("--redis-url", help="Redis mode (fleet-wide limits, the Redis manager)")
+    parser.add_argument("--redis-channel", default="vedfolnir-bench")
     args = parser.parse_args()
     raise_nofile()
-    web.run_app(build(args), host=HOST, port=args.port, print=None, access_log=None)
+    web.run_app(build(args), host=HOST, port=args.port, print=None, access_log=None, backlog=BACKLOG)
 
 
 if __name__ == "__main__":
