@@ -32,6 +32,7 @@ from adapters.outbound.crypto import TokenCipher
 from adapters.outbound.demo.captions import DemoCaptionGenerator
 from adapters.outbound.demo.posts import DemoPostSource
 from adapters.outbound.direct_delivery import DirectManager
+from adapters.outbound.flask_sessions import FlaskCookieSessionSource
 from adapters.outbound.health_probes import OllamaHealthProbe, PlatformApisHealthProbe
 from adapters.outbound.memory.credentials import InMemoryPlatformCredentials
 from adapters.outbound.memory.fleet import LeaveToWorkers, LocalFleetView, LocalRevocations
@@ -60,6 +61,7 @@ from adapters.outbound.sql.jobs import SqlJobRepository
 from adapters.outbound.sql.platforms import SqlPlatformRepository
 from adapters.outbound.sql.sessions import SqlSessionRepository
 from adapters.outbound.sql.users import SqlUserRepository
+from adapters.outbound.stored_sessions import StoredSessionSource
 from adapters.outbound.system import ProcessProbe, SecureTokens, SystemClock
 from application.client_events import ClientEventGate
 from application.connect import ConnectClient, DisconnectClient, EndConnections
@@ -136,6 +138,14 @@ class Settings(BaseSettings):
     ollama_retries: int = 2
     caption_max_chars: int = 500
     image_max_bytes: int = 10 * 1024 * 1024
+    # Where sessions come from: "own" (issued by this service) or "flask" (the host's signed cookie).
+    session_source: Literal["own", "flask"] = "own"
+    flask_secret_key: str | None = None
+    flask_secret_key_fallbacks: str = ""
+    flask_session_lifetime: float = 31 * 86400.0
+    host_database_url: str | None = None
+    wtf_csrf_secret_key: str | None = None
+    wtf_csrf_time_limit: float = 3600.0
 
     def redis_key(self, name: str) -> str:
         """Every key and channel of a deployment starts with REDIS_CHANNEL, so deployments may share a Redis."""
@@ -206,6 +216,23 @@ class ExplicitSettings(Settings):
 
 def _engine(url: str) -> AsyncEngine | None:
     return None if url == MEMORY else create_engine(url)
+
+
+def _host_engine(settings: Settings) -> AsyncEngine:
+    if not settings.host_database_url:
+        raise ValueError("SESSION_SOURCE=flask needs HOST_DATABASE_URL (the Vedfolnir database with its users table)")
+    return create_engine(settings.host_database_url)
+
+
+def _flask_sessions(settings: Settings, engine: AsyncEngine) -> FlaskCookieSessionSource:
+    return FlaskCookieSessionSource(
+        engine,
+        settings.flask_secret_key or "",
+        [k.strip() for k in settings.flask_secret_key_fallbacks.split(",") if k.strip()],
+        settings.flask_session_lifetime,
+        settings.wtf_csrf_secret_key,
+        settings.wtf_csrf_time_limit,
+    )
 
 
 def _mastodon(settings: Settings, credentials: Any) -> MastodonPostSource:
@@ -280,6 +307,13 @@ class Container(containers.DeclarativeContainer):
         backend,
         memory=providers.Singleton(InMemoryJobRepository),
         sql=providers.Singleton(SqlJobRepository, engine),
+    )
+    session_source_kind = providers.Callable(lambda s: s.session_source, settings)
+    host_engine = providers.Singleton(_host_engine, settings)
+    session_source = providers.Selector(
+        session_source_kind,
+        own=providers.Singleton(StoredSessionSource, sessions, users),
+        flask=providers.Singleton(_flask_sessions, settings, host_engine),
     )
     health_probes = providers.Selector(
         backend, memory=providers.List(), sql=providers.List(providers.Singleton(SqlHealthProbe, engine))
@@ -393,7 +427,7 @@ class Container(containers.DeclarativeContainer):
 
     end_connections = providers.Singleton(EndConnections, registry, transport, outbox, settings.provided.login_url)
     connect = providers.Singleton(
-        ConnectClient, users, sessions, registry, rates, slots, transport, outbox, clock, limits, security
+        ConnectClient, session_source, registry, rates, slots, transport, outbox, clock, limits, security
     )
     disconnect = providers.Singleton(DisconnectClient, registry, slots, outbox)
     join_room = providers.Singleton(JoinRoom, transport)
@@ -413,6 +447,7 @@ class Container(containers.DeclarativeContainer):
         limits,
         providers.Object(_measure),
         security,
+        csrf_matches=session_source.provided.csrf_matches,
     )
 
     notify_user = providers.Singleton(NotifyUser, users, outbox, tokens)
@@ -452,7 +487,7 @@ class Container(containers.DeclarativeContainer):
         ),
     )
     revoke_session = providers.Singleton(RevokeSession, sessions, revocations)
-    sweep_sessions = providers.Singleton(SweepSessions, registry, sessions, end_connections, clock)
+    sweep_sessions = providers.Singleton(SweepSessions, registry, session_source, end_connections, clock)
     seed_demo = providers.Singleton(SeedDemo, users, platforms)
 
 
@@ -494,6 +529,8 @@ async def running(container: Container) -> AsyncIterator[Container]:
         engine = container.engine()
         if engine is not None:
             await engine.dispose()
+        if settings.session_source == "flask":
+            await container.host_engine().dispose()
 
 
 def build_app(container: Container) -> web.Application:

@@ -52,7 +52,9 @@ class ClientEventGate:
         limits: Limits,
         measure: Callable[[Any], int],
         security: SecurityEvents,
+        csrf_matches: Callable[[str, str], bool] | None = None,
     ) -> None:
+        self._csrf_matches = csrf_matches or _same_token
         self._security = security
         self._registry = registry
         self._routes = routes
@@ -112,7 +114,7 @@ class ClientEventGate:
 
     def _check_csrf(self, conn: Connection, expected: str, data: Any) -> None:
         token = data.get("csrf_token") if isinstance(data, dict) else None
-        if not isinstance(token, str) or not hmac.compare_digest(token.encode(), expected.encode()):
+        if not isinstance(token, str) or not self._csrf_matches(token, expected):
             self._security.record("csrf_refused", user_id=conn.user.id, at="event")
             raise DomainError(
                 ErrorCode.CSRF_TOKEN_INVALID,
@@ -125,3 +127,7 @@ class ClientEventGate:
         payload = self._outbox.stamp(messages.error(err, name, conn.user.id), correlation_id)
         await self._outbox.to_socket(conn.sid, conn.namespace, events.ERROR, payload)
         return payload
+
+
+def _same_token(presented: str, secret: str) -> bool:
+    return hmac.compare_digest(presented.encode(), secret.encode())

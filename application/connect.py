@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import hmac
-
 from application.connections import Connection, ConnectionRegistry
 from application.limits import Limits, connect_attempt_key, connection_slot_key
 from application.outbox import Outbox
 from application.ports import (
+    AnonymousSession,
     Clock,
     ConnectionSlotStore,
     RateLimitStore,
-    SessionRepository,
+    SessionSource,
     Transport,
-    UserRepository,
 )
 from application.security import SecurityEvents
 from domain import events, messages
@@ -24,8 +22,7 @@ from domain.errors import DomainError, ErrorCode
 class ConnectClient:
     def __init__(
         self,
-        users: UserRepository,
-        sessions: SessionRepository,
+        source: SessionSource,
         registry: ConnectionRegistry,
         rates: RateLimitStore,
         slots: ConnectionSlotStore,
@@ -36,8 +33,7 @@ class ConnectClient:
         security: SecurityEvents,
     ) -> None:
         self._security = security
-        self._users = users
-        self._sessions = sessions
+        self._source = source
         self._registry = registry
         self._rates = rates
         self._slots = slots
@@ -54,7 +50,10 @@ class ConnectClient:
         session_id: str | None,
         csrf_token: str | None,
         ip: str,
+        origin_proven: bool = False,
     ) -> Connection:
+        """`origin_proven`: the handshake came from a browser page of an allowed origin (CSRF_MODE=origin),
+        which proves the connection without a token; a token that is sent is checked all the same."""
         now = self._clock.now()
         attempt = await self._rates.hit(connect_attempt_key(ip), self._limits.connect_attempts, now)
         if not attempt.allowed:
@@ -68,17 +67,20 @@ class ConnectClient:
             )
         if not session_id:
             raise DomainError(ErrorCode.AUTH_REQUIRED, "Authentication required for WebSocket connection")
-        session = await self._sessions.get(session_id)
-        user = await self._users.get(session.user_id) if session is not None else None
+        try:
+            found = await self._source.resolve(session_id)
+        except AnonymousSession:
+            raise DomainError(ErrorCode.AUTH_REQUIRED, "Authentication required for WebSocket connection") from None
+        session, user = found if found is not None else (None, None)
         try:
             user = authorize_connection(session, user, namespace, now)
         except DomainError as err:
             self._security.record("auth_refused", ip=ip, code=err.code.value, namespace=namespace)
             raise
         assert session is not None
-        csrf_proven = False
+        csrf_proven = origin_proven
         if csrf_token is not None:
-            if not hmac.compare_digest(csrf_token.encode(), session.csrf_token.encode()):
+            if not self._source.csrf_matches(csrf_token, session.csrf_token):
                 self._security.record("csrf_refused", ip=ip, user_id=user.id, at="connect")
                 raise DomainError(ErrorCode.CSRF_TOKEN_INVALID, "The CSRF token does not match the session")
             csrf_proven = True
@@ -144,9 +146,13 @@ class EndConnections:
             ended += 1
         return ended
 
-    async def end(self, conn: Connection) -> None:
+    async def end(self, conn: Connection, demoted: bool = False) -> None:
         conn.revoked = True
-        err = DomainError(ErrorCode.AUTH_INVALID_SESSION, "Invalid session or expired credentials")
+        err = (
+            DomainError(ErrorCode.AUTH_INSUFFICIENT_PRIVILEGES, "Admin privileges are required for this namespace")
+            if demoted
+            else DomainError(ErrorCode.AUTH_INVALID_SESSION, "Invalid session or expired credentials")
+        )
         payload = self._outbox.stamp(messages.auth_error(err, self._login_url))
         await self._transport.send(conn.sid, events.AUTH_ERROR, payload, conn.namespace)
         await self._transport.disconnect(conn.sid, conn.namespace)

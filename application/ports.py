@@ -273,3 +273,39 @@ class JobLeases(Protocol):
         ...
 
     async def release(self, job_id: str, owner: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCheck:
+    """A recheck of connected sessions: the dead ones, and the users whose stored record changed."""
+
+    dead: set[str]
+    users: dict[str, User]
+
+
+class AnonymousSession(Exception):
+    """The credential is genuine but names no user (a host session before login or after logout)."""
+
+
+class SessionSource(Protocol):
+    """Who a presented credential stands for: our own stored sessions, or the host's signed cookie.
+
+    Chosen by configuration (SESSION_SOURCE); the use cases never know which one answers.
+    """
+
+    async def resolve(self, credential: str) -> tuple[Session, User | None] | None:
+        """The session a credential (session id or cookie value) stands for and its user as stored now.
+
+        None when the credential is unknown, forged or malformed; AnonymousSession when it is genuine but
+        names no user; expiry is the caller's to judge.
+        """
+        ...
+
+    def csrf_matches(self, presented: str, secret: str) -> bool:
+        """Whether a client's CSRF token proves a session whose CSRF secret is `secret` (constant-time)."""
+        ...
+
+    async def recheck(self, session_ids: set[str], now: float) -> SessionCheck:
+        """Which of these connected sessions died (revoked, expired, user gone or inactive), and, for
+        the live ones, the users as stored now where the source can tell cheaply (role changes)."""
+        ...

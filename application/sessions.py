@@ -7,7 +7,15 @@ from typing import Any
 
 from application.connect import EndConnections
 from application.connections import ConnectionRegistry
-from application.ports import Clock, RevocationBroadcast, SessionRepository, TokenSource, UserRepository
+from application.ports import (
+    Clock,
+    RevocationBroadcast,
+    SessionRepository,
+    SessionSource,
+    TokenSource,
+    UserRepository,
+)
+from domain.access import ADMIN_NAMESPACE
 from domain.errors import DomainError, ErrorCode
 from domain.events import ISSUE_SESSION_SCHEMA
 from domain.identity import Role, Session, User, new_session
@@ -78,13 +86,16 @@ class RevokeSession:
 
 
 class SweepSessions:
-    """Periodically: one query for every connected session; the dead ones get auth_error and are disconnected."""
+    """Periodically: one check of every connected session; the dead ones get auth_error and are disconnected.
 
-    def __init__(
-        self, registry: ConnectionRegistry, sessions: SessionRepository, end: EndConnections, clock: Clock
-    ) -> None:
+    Where the source reports a user's stored record (the host's users table), a role change applies at
+    once: an admin demoted loses `/admin` (auth_error AUTH_INSUFFICIENT_PRIVILEGES), and the user's
+    other connections act with the new role from their next event.
+    """
+
+    def __init__(self, registry: ConnectionRegistry, source: SessionSource, end: EndConnections, clock: Clock) -> None:
         self._registry = registry
-        self._sessions = sessions
+        self._source = source
         self._end = end
         self._clock = clock
 
@@ -92,12 +103,17 @@ class SweepSessions:
         ids = self._registry.session_ids()
         if not ids:
             return 0
-        now = self._clock.now()
-        dead = await self._sessions.dead_among(ids, now)
-        ended = await self._end.for_sessions(dead) if dead else 0
-        live = ids - dead
-        if live:
-            await self._sessions.touch(live, now)
+        check = await self._source.recheck(ids, self._clock.now())
+        ended = await self._end.for_sessions(check.dead) if check.dead else 0
+        for conn in list(self._registry.for_sessions(set(check.users))):
+            user = check.users[conn.session_id]
+            if user == conn.user:
+                continue
+            if conn.namespace == ADMIN_NAMESPACE and not user.is_admin:
+                await self._end.end(conn, demoted=True)
+                ended += 1
+            else:
+                conn.user = user
         if ended:
-            log.info("ended %d sockets of %d dead sessions", ended, len(dead))
+            log.info("ended %d sockets (%d dead sessions)", ended, len(check.dead))
         return ended

@@ -1,0 +1,219 @@
+"""SESSION_SOURCE=flask: the host's own Flask login cookie, verified in place, users read from its table."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.integration.databases import fresh_postgres_database
+from tests.integration.flask_host import HostApp, UserRole
+from tests.integration.harness import Server, serve, settings_for
+
+SECRET = "host-secret-key"
+
+
+@dataclass
+class Cookie:
+    """What the harness sends: `id` goes in the Cookie header, `csrf_token` in the connect auth."""
+
+    id: str
+    csrf_token: str | None = None
+
+
+@dataclass
+class Host:
+    app: HostApp
+    server: Server
+
+
+def _sync(url: str) -> str:
+    return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def host_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
+    """(the host app's sync URL, our async URL) of one host database."""
+    if request.param == "sqlite":
+        path = tmp_path / "vedfolnir.db"
+        yield f"sqlite:///{path}", f"sqlite+aiosqlite:///{path}"
+    else:
+        async with fresh_postgres_database() as url:
+            yield _sync(url), url
+
+
+@pytest.fixture
+async def host(host_db: tuple[str, str], tmp_path: Path) -> AsyncIterator[Host]:
+    app = HostApp(host_db[0], SECRET)
+    settings = flask_settings(tmp_path, host_db[1])
+    async with serve(settings) as server:
+        yield Host(app, server)
+    app.engine.dispose()
+
+
+def flask_settings(tmp_path: Path, host_url: str, **overrides: Any) -> Any:
+    values: dict[str, Any] = {
+        "session_source": "flask",
+        "flask_secret_key": SECRET,
+        "host_database_url": host_url,
+    }
+    values.update(overrides)
+    return settings_for(f"sqlite+aiosqlite:///{tmp_path / 'ours.db'}", **values)
+
+
+def test_roles_are_stored_as_enum_member_names(host_db: tuple[str, str]) -> None:
+    app = HostApp(host_db[0], SECRET)
+    try:
+        app.add_user("ann", UserRole.MODERATOR)
+        with app.engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT role FROM users").scalar_one()
+        assert stored == "MODERATOR"
+        if app.engine.dialect.name == "postgresql":
+            with app.engine.connect() as conn:
+                kind = conn.exec_driver_sql(
+                    "SELECT udt_name FROM information_schema.columns WHERE table_name='users' AND column_name='role'"
+                ).scalar_one()
+            assert kind == "userrole"
+    finally:
+        app.engine.dispose()
+
+
+async def test_a_logged_in_host_user_connects_with_the_flask_cookie_alone(host: Host) -> None:
+    user_id = host.app.add_user("alice", UserRole.REVIEWER)
+    cookie = host.app.login_cookie("alice")
+    token = host.app.signed_csrf_token(cookie)
+    client = await host.server.client(Cookie(cookie, token), via_cookie=True)
+    try:
+        reply = await client.call("join_room", {"room_name": f"user_{user_id}_captions"})
+        assert reply["success"] is True
+        foreign = await client.call("join_room", {"room_name": f"user_{user_id + 1}_captions"})
+        assert foreign["error_code"] == "AUTH_INSUFFICIENT_PRIVILEGES"
+    finally:
+        await client.close()
+
+
+async def test_the_flask_wtf_token_proves_events_when_auth_had_none(host: Host) -> None:
+    user_id = host.app.add_user("bob", UserRole.VIEWER)
+    cookie = host.app.login_cookie("bob")
+    client = await host.server.client(Cookie(cookie), via_cookie=True, csrf=False)
+    try:
+        refused = await client.call("join_room", {"room_name": f"user_{user_id}"})
+        assert refused["error_code"] == "CSRF_TOKEN_INVALID"
+        wrong = await client.call("join_room", {"room_name": f"user_{user_id}", "csrf_token": "x" * 40})
+        assert wrong["error_code"] == "CSRF_TOKEN_INVALID"
+        token = host.app.signed_csrf_token(cookie)
+        ok = await client.call("join_room", {"room_name": f"user_{user_id}", "csrf_token": token})
+        assert ok["success"] is True
+    finally:
+        await client.close()
+
+
+async def test_a_wrong_flask_wtf_token_in_auth_is_refused(host: Host) -> None:
+    host.app.add_user("carl", UserRole.VIEWER)
+    cookie = host.app.login_cookie("carl")
+    other = HostApp("sqlite://", "another-key")
+    forged_token = other.signed_csrf_token(cookie)  # signed with a key the host does not have
+    refused = await host.server.client(Cookie(cookie, forged_token), via_cookie=True, expect_refusal=True)
+    assert refused.connect_error["data"]["error_code"] == "CSRF_TOKEN_INVALID"
+
+
+async def test_forged_and_logged_out_cookies_are_refused(host: Host) -> None:
+    host.app.add_user("dora", UserRole.ADMIN)
+    forger = HostApp("sqlite://", "not-the-host-key")
+    forger.add_user("dora", UserRole.ADMIN)
+    forged = forger.login_cookie("dora")
+    refused = await host.server.client(Cookie(forged), via_cookie=True, csrf=False, expect_refusal=True)
+    assert refused.connect_error["data"]["error_code"] == "AUTH_INVALID_SESSION"
+
+    client = host.app.app.test_client()
+    client.set_cookie("session", host.app.login_cookie("dora"))
+    page = client.get("/csrf-token").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": page})
+    logged_out = client.get_cookie("session")
+    assert logged_out is not None
+    anonymous = await host.server.client(Cookie(logged_out.value), via_cookie=True, csrf=False, expect_refusal=True)
+    assert anonymous.connect_error["data"]["error_code"] == "AUTH_REQUIRED"
+
+
+async def test_an_inactive_host_user_cannot_connect(host: Host) -> None:
+    user_id = host.app.add_user("eve", UserRole.VIEWER)
+    cookie = host.app.login_cookie("eve")
+    host.app.set_active(user_id, False)
+    refused = await host.server.client(Cookie(cookie), via_cookie=True, csrf=False, expect_refusal=True)
+    assert refused.connect_error["data"]["error_code"] == "AUTH_INVALID_SESSION"
+
+
+async def test_deactivation_ends_the_connection_within_the_session_check(host: Host) -> None:
+    user_id = host.app.add_user("fay", UserRole.REVIEWER)
+    cookie = host.app.login_cookie("fay")
+    client = await host.server.client(Cookie(cookie, host.app.signed_csrf_token(cookie)), via_cookie=True)
+    try:
+        host.app.set_active(user_id, False)
+        error = await client.inbox.next("auth_error", timeout=5)
+        assert error["error_code"] == "AUTH_INVALID_SESSION"
+        await _until(lambda: not client.sio.connected)
+    finally:
+        await client.close()
+
+
+async def test_a_demoted_admin_loses_admin_but_keeps_the_user_namespace(host: Host) -> None:
+    user_id = host.app.add_user("gus", UserRole.ADMIN)
+    cookie = host.app.login_cookie("gus")
+    token = host.app.signed_csrf_token(cookie)
+    admin = await host.server.client(Cookie(cookie, token), "/admin", via_cookie=True)
+    user = await host.server.client(Cookie(cookie, token), via_cookie=True)
+    try:
+        assert (await user.call("join_room", {"room_name": "user_999999"}))["success"] is True  # admins may
+        host.app.set_role(user_id, UserRole.VIEWER)
+        error = await admin.inbox.next("auth_error", timeout=5)
+        assert error["error_code"] == "AUTH_INSUFFICIENT_PRIVILEGES"
+        await _until(lambda: not admin.sio.connected)
+        again = await user.call("join_room", {"room_name": "user_999998"})
+        assert again["error_code"] == "AUTH_INSUFFICIENT_PRIVILEGES"  # the new role applies on `/` too
+        assert user.sio.connected
+    finally:
+        await admin.close()
+        await user.close()
+
+
+async def test_secret_key_fallbacks_accept_cookies_of_the_previous_key(
+    host_db: tuple[str, str], tmp_path: Path
+) -> None:
+    old = HostApp(host_db[0], "old-key")
+    old.add_user("hal", UserRole.VIEWER)
+    cookie = old.login_cookie("hal")
+    rotated = flask_settings(tmp_path, host_db[1], flask_secret_key="new-key", flask_secret_key_fallbacks="old-key")
+    async with serve(rotated) as server:
+        client = await server.client(Cookie(cookie), via_cookie=True, csrf=False)
+        await client.close()
+    unrotated = flask_settings(tmp_path, host_db[1], flask_secret_key="new-key")
+    async with serve(unrotated) as server:
+        refused = await server.client(Cookie(cookie), via_cookie=True, csrf=False, expect_refusal=True)
+        assert refused.connect_error["data"]["error_code"] == "AUTH_INVALID_SESSION"
+    old.engine.dispose()
+
+
+async def test_a_cookie_past_the_session_lifetime_is_refused(host_db: tuple[str, str], tmp_path: Path) -> None:
+    app = HostApp(host_db[0], SECRET)
+    app.add_user("ivy", UserRole.VIEWER)
+    async with serve(flask_settings(tmp_path, host_db[1], flask_session_lifetime=3.0)) as server:
+        cookie = app.login_cookie("ivy")
+        client = await server.client(Cookie(cookie), via_cookie=True, csrf=False)  # young enough
+        error = await client.inbox.next("auth_error", timeout=5)  # then it expires while connected
+        assert error["error_code"] == "AUTH_INVALID_SESSION"
+        await client.close()
+        refused = await server.client(Cookie(cookie), via_cookie=True, csrf=False, expect_refusal=True)
+        assert refused.connect_error["data"]["error_code"] == "AUTH_INVALID_SESSION"
+    app.engine.dispose()
+
+
+async def _until(condition: Any, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
