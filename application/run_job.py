@@ -16,6 +16,7 @@ from application.ports import (
     PostSource,
     UserRepository,
 )
+from application.review_ports import CaptionIntake
 from domain import events, messages
 from domain.identity import User
 from domain.jobs import CaptionJob, CaptionResult, JobStatus, PostImage
@@ -36,7 +37,9 @@ class RunCaptionJob:
         outbox: Outbox,
         clock: Clock,
         recheck_seconds: float = 5.0,
+        intake: CaptionIntake | None = None,
     ) -> None:
+        self._intake = intake  # every caption goes to the review queue
         self._recheck_seconds = recheck_seconds
         self._jobs = jobs
         self._users = users
@@ -76,12 +79,14 @@ class RunCaptionJob:
             eta = job.estimated_time_remaining(self._clock.now(), self._generator.seconds_per_post_estimate)
             await self._outbox.to_user(job.user_id, events.CAPTION_GENERATION_STARTED, messages.job_started(job, eta))
             await self._activity(user, "caption_generation_started", job, platform)
-        done = {result.post_id for result in await self._jobs.results(job.id)}
+        outcomes = {result.post_id: result for result in await self._jobs.results(job.id)}
+        done = set(outcomes)
+        await self._queue_stored(platform, job, posts, outcomes)
         for number, post in enumerate(posts, start=1):
             if post.post_id in done:
                 continue
             current = await self._runnable(job.id)
-            if current is None or not await self._caption_one(current, number, post):
+            if current is None or not await self._caption_one(current, number, post, platform):
                 return
         await self._complete(job.id, user, platform)
 
@@ -111,7 +116,20 @@ class RunCaptionJob:
         await self._set_platform(platform, PlatformStatus.CONNECTED, last_sync=self._clock.now())
         return posts
 
-    async def _caption_one(self, job: CaptionJob, number: int, post: PostImage) -> bool:
+    async def _queue_stored(
+        self, platform: PlatformConnection, job: CaptionJob, posts: list[PostImage], stored: dict[str, CaptionResult]
+    ) -> None:
+        """A continued job queues its stored captions again (idempotent): a crash between store and queue loses none."""
+        if self._intake is None or not stored:
+            return
+        for post in posts:
+            result = stored.get(post.post_id)
+            if result is not None and result.succeeded:
+                await self._intake(platform, job, post, result)
+
+    async def _caption_one(
+        self, job: CaptionJob, number: int, post: PostImage, platform: PlatformConnection | None = None
+    ) -> bool:
         """Captions one post; False when the job ended (cancelled) while it was being captioned."""
         job.current_post_id, job.current_post_url = post.post_id, post.post_url
         eta = job.estimated_time_remaining(self._clock.now(), self._generator.seconds_per_post_estimate)
@@ -147,6 +165,8 @@ class RunCaptionJob:
         job.checkpoint(self._clock.now())
         if not await self._jobs.add_result(job, result):
             return False
+        if failure is None and self._intake is not None and platform is not None:
+            await self._intake(platform, job, post, result)
         if failure is None:
             await self._outbox.to_user(job.user_id, events.CAPTION_GENERATED, messages.caption_generated(job, result))
         else:

@@ -36,6 +36,9 @@ class ErrorCode(StrEnum):
     JOB_ALREADY_ACTIVE = "JOB_ALREADY_ACTIVE"
     INVALID_JOB_STATE = "INVALID_JOB_STATE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # Review and publishing (issue 15)
+    INVALID_REVIEW_STATE = "INVALID_REVIEW_STATE"
+    REVIEW_ITEM_CHANGED = "REVIEW_ITEM_CHANGED"
 
 
 # Codes a client may sensibly retry after waiting or fixing its state.
@@ -49,6 +52,7 @@ RETRYABLE = frozenset(
         ErrorCode.PLATFORM_CONNECTION_ERROR,
         ErrorCode.CAPTION_GENERATION_FAILED,
         ErrorCode.INTERNAL_ERROR,
+        ErrorCode.REVIEW_ITEM_CHANGED,
     }
 )
 

@@ -104,3 +104,32 @@ CONNECT_PLATFORM_SCHEMA: Final = {
     ),
     "access_token": Field("str", required=True, max_length=1000, escape=False),
 }
+
+# Review and publishing (issue 15; not in the API reference, documented in docs/events.md)
+REVIEW_ITEM_UPDATED: Final = "review_item_updated"
+CAPTION_PUBLISHED: Final = "caption_published"
+CAPTION_PUBLISH_FAILED: Final = "caption_publish_failed"
+CAPTION_PUBLISH_PROGRESS: Final = "caption_publish_progress"
+
+_REVIEW_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+REVIEW_STATUSES = frozenset({"pending", "approved", "publishing", "published", "failed", "conflict", "rejected"})
+
+# The acting user's id is required of hosts: the review rules of their role apply to what they do.
+REVIEW_ACTION_SCHEMA: Final = {
+    "user_id": Field("int", required=True, minimum=1, maximum=2**53),
+    "caption": Field("str", max_length=5000, escape=False),
+}
+REVIEW_LIST_SCHEMA: Final = {
+    "user_id": Field("int", required=True, minimum=1, maximum=2**53),
+    "status": Field("str", choices=REVIEW_STATUSES),
+    "limit": Field("int", minimum=1, maximum=500),
+}
+BULK_REVIEW_SCHEMA: Final = {
+    "user_id": Field("int", required=True, minimum=1, maximum=2**53),
+    "action": Field("str", required=True, choices=frozenset({"approve", "reject"})),
+    "item_ids": Field("ids", required=True, max_length=500, pattern=_REVIEW_ID),
+}
+REVIEW_SETTINGS_SCHEMA: Final = {
+    "user_id": Field("int", required=True, minimum=1, maximum=2**53),
+    "auto_approve": Field("bool", required=True),
+}

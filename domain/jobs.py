@@ -27,6 +27,10 @@ class PostImage:
     post_id: str
     post_url: str
     image_url: str
+    # Where the description goes back (review and publishing); sources that cannot publish leave them None.
+    status_id: str | None = None
+    media_id: str | None = None
+    description: str | None = None  # the description the image had when it was listed
 
 
 @dataclass(frozen=True, slots=True)

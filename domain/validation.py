@@ -21,7 +21,7 @@ def _invalid(field: str, reason: str) -> DomainError:
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    kind: str  # "str", "int", "number", "bool", "timestamp"
+    kind: str  # "str", "int", "number", "bool", "timestamp", "ids" (a list of at most max_length id strings)
     required: bool = False
     max_length: int = MAX_STRING_LENGTH
     choices: frozenset[str] | None = None
@@ -40,6 +40,8 @@ class Field:
             return value
         if kind in ("int", "number"):
             return self._clean_number(name, value)
+        if kind == "ids":
+            return self._clean_ids(name, value)
         if kind == "timestamp":
             if not isinstance(value, str) or parse_iso8601(value) is None:
                 raise _invalid(name, "must be an ISO 8601 timestamp")
@@ -58,6 +60,16 @@ class Field:
         if self.pattern is not None and not self.pattern.fullmatch(value):
             raise _invalid(name, "has an invalid format")
         return html.escape(value, quote=True) if self.escape else value
+
+    def _clean_ids(self, name: str, value: Any) -> list[str]:
+        if not isinstance(value, list) or not value:
+            raise _invalid(name, "must be a non-empty list of ids")
+        if len(value) > self.max_length:
+            raise _invalid(name, f"must hold at most {self.max_length} ids")
+        pattern = self.pattern or _MESSAGE_ID
+        if not all(isinstance(v, str) and pattern.fullmatch(v) for v in value):
+            raise _invalid(name, "must hold id strings only")
+        return list(dict.fromkeys(value))
 
     def _clean_number(self, name: str, raw: Any) -> int | float:
         if isinstance(raw, bool) or not isinstance(raw, int | float):

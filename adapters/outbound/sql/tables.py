@@ -130,3 +130,46 @@ platform_credentials = Table(
     Column("token_ciphertext", Text, nullable=False),
     Column("updated_at", _when(), nullable=False),
 )
+
+
+# Generated captions under review and on their way to the platform (domain/review.py); `version` guards every write.
+review_items = Table(
+    "review_items",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", Integer, nullable=False),
+    Column("platform_id", Integer, nullable=False),
+    Column("platform_type", String(20), nullable=False),
+    Column("job_id", String(64), nullable=False),
+    Column("post_id", String(200), nullable=False),
+    Column("post_url", Text, nullable=False),
+    Column("image_url", Text, nullable=False),
+    Column("status_id", String(200), nullable=False),
+    Column("media_id", String(200), nullable=False),
+    Column("original_description", Text, nullable=True),
+    Column("generated_text", Text, nullable=False),
+    Column("caption", Text, nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("created_at", _when(), nullable=False),
+    Column("updated_at", _when(), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("reviewed_by", Integer, nullable=True),
+    Column("batch_id", String(64), nullable=True, index=True),
+    Column("claimed_by", String(200), nullable=True),
+    Column("claimed_at", _when(), nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("error_type", String(100), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("retry_possible", Boolean, nullable=True),
+    Column("published_at", _when(), nullable=True),
+    Index("ix_review_items_user_id_created_at", "user_id", "created_at"),
+    UniqueConstraint("job_id", "post_id"),
+)
+
+review_settings = Table(
+    "review_settings",
+    metadata,
+    Column("platform_id", Integer, primary_key=True),
+    Column("auto_approve", Boolean, nullable=False),
+    Column("updated_at", _when(), nullable=False),
+)

@@ -11,14 +11,17 @@ import pytest
 
 from adapters.outbound.memory.jobs import InMemoryJobRepository
 from adapters.outbound.memory.platforms import InMemoryPlatformRepository
+from adapters.outbound.memory.reviews import InMemoryReviewRepository
 from adapters.outbound.memory.sessions import InMemorySessionRepository
 from adapters.outbound.memory.users import InMemoryUserRepository
 from adapters.outbound.sql.engine import create_engine, migrate
 from adapters.outbound.sql.jobs import SqlJobRepository
 from adapters.outbound.sql.platforms import SqlPlatformRepository
+from adapters.outbound.sql.reviews import SqlReviewRepository
 from adapters.outbound.sql.sessions import SqlSessionRepository
 from adapters.outbound.sql.users import SqlUserRepository
 from application.ports import JobRepository, PlatformRepository, SessionRepository, UserRepository
+from application.review_ports import ReviewRepository
 from tests.integration.databases import fresh_postgres_database
 
 
@@ -29,6 +32,7 @@ class Backend:
     sessions: SessionRepository
     platforms: PlatformRepository
     jobs: JobRepository
+    reviews: ReviewRepository
 
 
 def _memory() -> Backend:
@@ -39,6 +43,7 @@ def _memory() -> Backend:
         InMemorySessionRepository(users),
         InMemoryPlatformRepository(users),
         InMemoryJobRepository(),
+        InMemoryReviewRepository(),
     )
 
 
@@ -53,6 +58,7 @@ async def _sql(name: str, url: str) -> AsyncIterator[Backend]:
             SqlSessionRepository(engine),
             SqlPlatformRepository(engine),
             SqlJobRepository(engine),
+            SqlReviewRepository(engine),
         )
     finally:
         await engine.dispose()

@@ -1,0 +1,71 @@
+"""The ports the review queue and publishing need: where items are kept, and how a description reaches a post."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from domain.jobs import CaptionJob, CaptionResult, PostImage
+from domain.platforms import PlatformConnection
+from domain.review import ReviewItem, ReviewStatus
+
+
+class ReviewRepository(Protocol):
+    async def add(self, item: ReviewItem) -> bool:
+        """Stores a new item; False (storing nothing) if the job already has one for that post."""
+        ...
+
+    async def get(self, item_id: str) -> ReviewItem | None: ...
+
+    async def find(
+        self, owner_id: int | None, statuses: Iterable[ReviewStatus] | None = None, limit: int = 200
+    ) -> list[ReviewItem]:
+        """Items of one owner (None: everyone's), newest first."""
+        ...
+
+    async def save(self, item: ReviewItem) -> bool:
+        """Writes the item if the stored one is still at `item.version - 1` (no one changed it meanwhile)."""
+        ...
+
+    async def publishable(self, stale_before: float, limit: int) -> list[ReviewItem]:
+        """Approved items, and items whose publishing claim is older than `stale_before`, oldest first."""
+        ...
+
+    async def batch_counts(self, batch_id: str) -> dict[ReviewStatus, int]: ...
+
+    async def auto_approve(self, platform_id: int) -> bool: ...
+
+    async def set_auto_approve(self, platform_id: int, enabled: bool) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteMedia:
+    """An attachment as the platform holds it now, and what the writer needs to change it losing nothing else."""
+
+    description: str | None
+    snapshot: Any = None
+
+
+class DescriptionWriter(Protocol):
+    """Reads and writes an image's description on its platform; PlatformUnavailable when it cannot."""
+
+    async def read(self, platform: PlatformConnection, item: ReviewItem) -> RemoteMedia: ...
+
+    async def write(self, platform: PlatformConnection, item: ReviewItem, remote: RemoteMedia) -> None:
+        """Writes `item.caption` as the description; `remote` is what `read` just returned."""
+        ...
+
+
+class PublishTrigger(Protocol):
+    def kick(self) -> None:
+        """Approved items are waiting: publish them soon; returns at once."""
+        ...
+
+
+class CaptionIntake(Protocol):
+    async def __call__(
+        self, platform: PlatformConnection, job: CaptionJob, post: PostImage, result: CaptionResult
+    ) -> None:
+        """Queues a stored caption for review; idempotent per job and post."""
+        ...
