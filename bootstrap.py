@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.inbound.http_api import HttpApi, HttpUseCases
 from adapters.inbound.pages import register_pages
 from adapters.inbound.periodic import every
+from adapters.inbound.review_pages import review_session_routes
 from adapters.inbound.socket_server import (
     OrjsonModule,
     SocketGateway,
@@ -30,6 +31,7 @@ from adapters.inbound.socket_server import (
 )
 from adapters.outbound.crypto import TokenCipher
 from adapters.outbound.demo.captions import DemoCaptionGenerator
+from adapters.outbound.demo.descriptions import DemoDescriptionWriter
 from adapters.outbound.demo.posts import DemoPostSource
 from adapters.outbound.direct_delivery import DirectManager
 from adapters.outbound.flask_sessions import FlaskCookieSessionSource
@@ -39,11 +41,14 @@ from adapters.outbound.memory.fleet import LeaveToWorkers, LocalFleetView, Local
 from adapters.outbound.memory.jobs import InMemoryJobRepository
 from adapters.outbound.memory.limits import InMemoryConnectionSlotStore, InMemoryRateLimitStore
 from adapters.outbound.memory.platforms import InMemoryPlatformRepository
+from adapters.outbound.memory.publish_loop import InProcessPublishLoop
+from adapters.outbound.memory.reviews import InMemoryReviewRepository
 from adapters.outbound.memory.scheduler import InProcessJobScheduler
 from adapters.outbound.memory.sessions import InMemorySessionRepository
 from adapters.outbound.memory.signals import LocalJobSignals
 from adapters.outbound.memory.users import InMemoryUserRepository
 from adapters.outbound.ollama import OllamaCaptionGenerator
+from adapters.outbound.platforms.descriptions import MastodonDescriptionWriter
 from adapters.outbound.platforms.mastodon import MastodonPostSource
 from adapters.outbound.redis.client import redis_from_url
 from adapters.outbound.redis.failover import FailoverRateLimitStore, FailoverSlotStore
@@ -59,6 +64,7 @@ from adapters.outbound.sql.engine import create_engine, migrate
 from adapters.outbound.sql.health import SqlHealthProbe
 from adapters.outbound.sql.jobs import SqlJobRepository
 from adapters.outbound.sql.platforms import SqlPlatformRepository
+from adapters.outbound.sql.reviews import SqlReviewRepository
 from adapters.outbound.sql.sessions import SqlSessionRepository
 from adapters.outbound.sql.users import SqlUserRepository
 from adapters.outbound.stored_sessions import StoredSessionSource
@@ -74,6 +80,8 @@ from application.limits import Limits
 from application.notifications import NotifyAdmins, NotifyUser, RaiseAdminAlert
 from application.outbox import Outbox
 from application.platforms import ConnectPlatform
+from application.publish import PublishCaptions
+from application.review import ReviewCaptions, ReviewIntake, ReviewQueue
 from application.rooms import JoinRoom, LeaveRoom
 from application.routes import client_routes
 from application.run_job import RunCaptionJob
@@ -146,6 +154,10 @@ class Settings(BaseSettings):
     host_database_url: str | None = None
     wtf_csrf_secret_key: str | None = None
     wtf_csrf_time_limit: float = 3600.0
+    publish_poll_seconds: float = 5.0
+    publish_claim_seconds: float = 300.0
+    publish_retries: int = 3
+    demo_publish_delay: float = 0.2
 
     def redis_key(self, name: str) -> str:
         """Every key and channel of a deployment starts with REDIS_CHANNEL, so deployments may share a Redis."""
@@ -238,6 +250,12 @@ def _flask_sessions(settings: Settings, engine: AsyncEngine) -> FlaskCookieSessi
 def _mastodon(settings: Settings, credentials: Any) -> MastodonPostSource:
     return MastodonPostSource(
         None, credentials.token_for, page_size=settings.platform_page_size, timeout=settings.platform_timeout
+    )
+
+
+def _description_writer(settings: Settings, credentials: Any) -> MastodonDescriptionWriter:
+    return MastodonDescriptionWriter(
+        None, credentials.token_for, max_retries=settings.publish_retries, timeout=settings.platform_timeout
     )
 
 
@@ -405,6 +423,35 @@ class Container(containers.DeclarativeContainer):
     )
     service_probes = providers.Singleton(_service_probes, settings, platforms)
 
+    # The review queue and publishing (issue 15)
+    reviews = providers.Selector(
+        backend,
+        memory=providers.Singleton(InMemoryReviewRepository),
+        sql=providers.Singleton(SqlReviewRepository, engine),
+    )
+    description_writer = providers.Selector(
+        post_source_kind,
+        demo=providers.Singleton(DemoDescriptionWriter, settings.provided.demo_publish_delay),
+        mastodon=providers.Singleton(_description_writer, settings, credentials),
+    )
+    publish_loop = providers.Singleton(InProcessPublishLoop)
+    review_intake = providers.Singleton(ReviewIntake, reviews, outbox, publish_loop, clock, tokens)
+    review_queue = providers.Singleton(ReviewQueue, reviews, users)
+    review_captions = providers.Singleton(
+        ReviewCaptions, reviews, users, platforms, caption_generator, outbox, publish_loop, clock, tokens
+    )
+    publish_captions = providers.Singleton(
+        PublishCaptions,
+        reviews,
+        users,
+        platforms,
+        description_writer,
+        outbox,
+        clock,
+        settings.provided.node_id,
+        settings.provided.publish_claim_seconds,
+    )
+
     run_job = providers.Singleton(
         RunCaptionJob,
         jobs,
@@ -416,6 +463,7 @@ class Container(containers.DeclarativeContainer):
         outbox,
         clock,
         settings.provided.job_recheck_seconds,
+        intake=review_intake,
     )
     scheduler = providers.Singleton(InProcessJobScheduler, run_job)
     jobs_mode = providers.Callable(lambda s: "inline" if s.jobs_inline else "workers", settings)
@@ -515,7 +563,9 @@ async def running(container: Container) -> AsyncIterator[Container]:
         yield container
     finally:
         await container.scheduler().close()
-        for client in (container.post_source(), container.caption_generator(), *container.service_probes()):
+        await container.publish_loop().close()
+        clients = (container.post_source(), container.caption_generator(), container.description_writer())
+        for client in (*clients, *container.service_probes()):
             close = getattr(client, "close", None)
             if close is not None:
                 await close()
@@ -564,6 +614,8 @@ def build_app(container: Container) -> web.Application:
             container.get_job(),
             container.cancel_job(),
             container.connect_platform(),
+            review_queue=container.review_queue(),
+            review_captions=container.review_captions(),
         ),
         container.health_probes(),
         settings.api_token,
@@ -585,6 +637,7 @@ def build_app(container: Container) -> web.Application:
         notify_user=container.notify_user(),
         clock=container.clock(),
         tokens=container.tokens(),
+        session_routes=review_session_routes(container.review_queue(), container.review_captions()),
     )
 
     async def on_startup(_app: web.Application) -> None:
@@ -595,6 +648,7 @@ def build_app(container: Container) -> web.Application:
             recovered = await container.recover_jobs()()
             if recovered:
                 log.info("resumed %d caption jobs", recovered)
+        start_publishing(container)
         loop = asyncio.get_running_loop()
         if settings.bus == "redis":
             renew_every = settings.connection_lease_seconds / 3
@@ -643,6 +697,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         log.info("worker %s claiming jobs every %.1f s", settings.node_id, settings.worker_poll_seconds)
         loop = asyncio.get_running_loop()
         claiming = loop.create_task(every(settings.worker_poll_seconds, claim, "job claims", at_start=True))
+        start_publishing(container)
         try:
             await stop.wait()
         finally:
@@ -651,6 +706,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             for job_id in list(claim.running):
                 await claim.finished(job_id)
     await manager.close()
+
+
+def start_publishing(container: Container) -> None:
+    """Publishes approved captions from this process; a lone process takes over the claims its last run left."""
+    settings: Settings = container.settings()
+    container.publish_loop().start(
+        container.publish_captions(), settings.publish_poll_seconds, take_over_claims=settings.bus == MEMORY
+    )
 
 
 def new_token_key() -> str:

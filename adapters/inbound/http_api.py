@@ -15,9 +15,10 @@ from application.job_admin import CancelCaptionJob, GetCaptionJob
 from application.notifications import NotifyAdmins, NotifyUser, RaiseAdminAlert
 from application.platforms import ConnectPlatform
 from application.ports import Clock, HealthProbe, TokenSource
+from application.review import ReviewCaptions, ReviewQueue
 from application.sessions import IssueSession, RevokeSession
 from application.start_job import StartCaptionJob
-from domain import messages
+from domain import messages, review_messages
 from domain.errors import DomainError, ErrorCode
 from domain.health import Health
 
@@ -33,6 +34,9 @@ STATUS_BY_CODE = {
     ErrorCode.JOB_ALREADY_ACTIVE: 409,
     ErrorCode.INVALID_JOB_STATE: 409,
     ErrorCode.NO_ACTIVE_JOB: 409,
+    ErrorCode.INVALID_REVIEW_STATE: 409,
+    ErrorCode.REVIEW_ITEM_CHANGED: 409,
+    ErrorCode.CAPTION_GENERATION_FAILED: 502,
     ErrorCode.MESSAGE_TOO_LARGE: 413,
     ErrorCode.RATE_LIMIT_EXCEEDED: 429,
     ErrorCode.DATABASE_ERROR: 503,
@@ -51,6 +55,8 @@ class HttpUseCases:
     get_job: GetCaptionJob
     cancel_job: CancelCaptionJob
     connect_platform: ConnectPlatform
+    review_queue: ReviewQueue | None = None
+    review_captions: ReviewCaptions | None = None
 
 
 class HttpApi:
@@ -90,6 +96,19 @@ class HttpApi:
         app.router.add_get("/api/v1/caption-jobs/{job_id}", self._guard(self._get_job, body=False))
         app.router.add_post("/api/v1/caption-jobs/{job_id}/cancel", self._guard(self._cancel_job, body=False))
         app.router.add_post("/api/v1/platforms", self._guard(self._connect_platform))
+        self._register_reviews(app)
+
+    def _register_reviews(self, app: web.Application) -> None:
+        """The review queue (issue 15): the acting user's `user_id` comes in the query (GET) or the body."""
+        reviews: list[tuple[str, str, Callable[[dict[str, str], Any], Awaitable[tuple[int, dict[str, Any]]]]]] = [
+            ("GET", "/api/v1/reviews", self._list_reviews),
+            ("GET", "/api/v1/reviews/{item_id}", self._get_review),
+            ("POST", "/api/v1/reviews/bulk", self._bulk_review),
+            ("POST", "/api/v1/reviews/{item_id}/{action:edit|approve|reject|regenerate}", self._review_action),
+            ("PUT", "/api/v1/platforms/{platform_id:[0-9]{1,18}}/review-settings", self._review_settings),
+        ]
+        for method, path, action in reviews:
+            app.router.add_route(method, path, self._guard_params(action))
 
     def _origin_allowed(self, origin: str | None) -> bool:
         return origin is not None and (self._allowed_origins is None or origin in self._allowed_origins)
@@ -103,7 +122,7 @@ class HttpApi:
         return web.Response(
             status=204,
             headers={
-                "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
+                "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
                 "Access-Control-Allow-Headers": "Authorization, Content-Type",
                 "Access-Control-Max-Age": "600",
             },
@@ -134,6 +153,21 @@ class HttpApi:
             self._authenticate(request)
             argument: Any = await read_json(request) if body else next(iter(request.match_info.values()))
             return await action(argument)
+
+        async def handler(request: web.Request) -> web.Response:
+            return await respond(request, run, self._error)
+
+        return handler
+
+    def _guard_params(
+        self, action: Callable[[dict[str, str], Any], Awaitable[tuple[int, dict[str, Any]]]]
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """Like `_guard`, passing the path and query parameters and the body (none for GET)."""
+
+        async def run(request: web.Request) -> tuple[int, dict[str, Any]]:
+            self._authenticate(request)
+            body = None if request.method == "GET" else await read_json(request)
+            return await action({**request.query, **request.match_info}, body)
 
         async def handler(request: web.Request) -> web.Response:
             return await respond(request, run, self._error)
@@ -192,6 +226,34 @@ class HttpApi:
             "instance_url": platform.instance_url,
         }
 
+    def _reviews(self) -> tuple[ReviewQueue, ReviewCaptions]:
+        if self._uc.review_queue is None or self._uc.review_captions is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "The review queue is not part of this service")
+        return self._uc.review_queue, self._uc.review_captions
+
+    async def _list_reviews(self, params: dict[str, str], _body: Any) -> tuple[int, dict[str, Any]]:
+        queue, _ = self._reviews()
+        found = await queue.from_request(params)
+        return 200, {"items": [review_messages.review_item(item) for item in found]}
+
+    async def _get_review(self, params: dict[str, str], _body: Any) -> tuple[int, dict[str, Any]]:
+        queue, _ = self._reviews()
+        actor = _int_param(params, "user_id")
+        return 200, review_messages.review_item(await queue.get(actor, params["item_id"]))
+
+    async def _review_action(self, params: dict[str, str], body: Any) -> tuple[int, dict[str, Any]]:
+        _, captions = self._reviews()
+        item = await captions.act(params["action"], params["item_id"], body)
+        return 200, review_messages.review_item(item)
+
+    async def _bulk_review(self, _params: dict[str, str], body: Any) -> tuple[int, dict[str, Any]]:
+        _, captions = self._reviews()
+        return 202, await captions.bulk_from_request(body)
+
+    async def _review_settings(self, params: dict[str, str], body: Any) -> tuple[int, dict[str, Any]]:
+        _, captions = self._reviews()
+        return 200, await captions.set_auto_approve_from_request(int(params["platform_id"]), body)
+
     async def _revoke_session(self, session_id: str) -> tuple[int, dict[str, Any]]:
         found = await self._uc.revoke_session(session_id)
         if not found:
@@ -207,6 +269,15 @@ def session_json(session: Any, cookie_name: str) -> dict[str, Any]:
         "user_id": session.user_id,
         "expires_at": messages.iso_utc(session.expires_at),
     }
+
+
+def _int_param(params: dict[str, str], name: str) -> int:
+    value = params.get(name, "")
+    if not value.isdigit() or len(value) > 16:
+        raise DomainError(
+            ErrorCode.INVALID_MESSAGE, f"Query parameter '{name}' must be a positive whole number", field=name
+        )
+    return int(value)
 
 
 async def read_json(request: web.Request) -> Any:

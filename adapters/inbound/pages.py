@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +43,8 @@ PAGE_HEADERS = {
 _FORBIDDEN = {ErrorCode.CSRF_TOKEN_INVALID: 403, ErrorCode.CORS_ORIGIN_NOT_ALLOWED: 403}
 
 WhoAmIFn = Callable[[str | None, str], Awaitable[tuple[User, Session]]]
+# A cookie-authenticated call: the signed-in user, the path and query parameters, the JSON body (None for GET).
+SessionAction = Callable[[User, dict[str, str], Any], Awaitable[tuple[int, dict[str, Any]]]]
 
 
 def register_pages(
@@ -61,6 +63,7 @@ def register_pages(
     tokens: TokenSource,
     static_dir: Path = STATIC_DIR,
     node_modules: Path | None = None,
+    session_routes: Sequence[tuple[str, str, SessionAction]] = (),
 ) -> None:
     """Adds the pages' routes to `app`; every argument is a plain callable or value (no container)."""
     pages = _Pages(demo_mode, cookie_name, login_url, session_ttl, issue_session, revoke_session, whoami, clock, tokens)
@@ -114,6 +117,8 @@ def register_pages(
     router.add_post("/logout", pages.logout)
     router.add_post("/session/caption-jobs", pages.guarded(started, USER_NAMESPACE))
     router.add_post("/session/admin/notifications", pages.guarded(notified, ADMIN_NAMESPACE))
+    for method, path, action in session_routes:  # more cookie-authenticated calls (the review queue)
+        router.add_route(method, path, pages.guarded_params(action, USER_NAMESPACE))
     if demo_mode:
         router.add_post("/demo/login", pages.demo_login)
     app.on_response_prepare.append(_static_headers)
@@ -185,6 +190,22 @@ class _Pages:
 
         async def handler(request: web.Request) -> web.Response:
             return await respond(request, run, self._error)
+
+        return handler
+
+    def guarded_params(self, action: SessionAction, namespace: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """Like `guarded`, passing the path and query parameters too; GET needs the CSRF header as well."""
+
+        async def run(request: web.Request) -> tuple[int, dict[str, Any]]:
+            user, session = await self._whoami(request.cookies.get(self._cookie_name), namespace)
+            _check_csrf(request, session)
+            body = None if request.method == "GET" else await read_json(request)
+            return await action(user, {**request.query, **request.match_info}, body)
+
+        async def handler(request: web.Request) -> web.Response:
+            response = await respond(request, run, self._error)
+            response.headers["Cache-Control"] = "no-store"
+            return response
 
         return handler
 

@@ -30,6 +30,8 @@ class DemoPostSource:
                     post_id=f"post_{platform.id}_{n:04d}",
                     post_url=f"{base}/p/{platform.id}{n:04d}",
                     image_url=f"{base}/storage/m/{platform.id}{n:04d}.jpg",
+                    status_id=f"{platform.id}{n:04d}",
+                    media_id=f"{platform.id}{n:04d}",
                 )
                 for n in range(start + 1, min(start + self._page_size, total) + 1)
             ]

@@ -196,5 +196,14 @@ def _images(status: Any, include_described: bool = False) -> list[PostImage]:
             continue
         # keyed by the status's image count, not the undescribed count, so ids survive a partial fix
         post_id = str(status_id) if len(images) == 1 else f"{status_id}:{media_item.get('id')}"
-        found.append(PostImage(post_id=post_id, post_url=str(post_url), image_url=str(image_url)))
+        found.append(
+            PostImage(
+                post_id=post_id,
+                post_url=str(post_url),
+                image_url=str(image_url),
+                status_id=str(status_id),
+                media_id=str(media_item.get("id")) if media_item.get("id") is not None else None,
+                description=description if described else None,
+            )
+        )
     return found

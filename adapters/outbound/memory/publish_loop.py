@@ -1,0 +1,45 @@
+"""Runs publishing in this process: one loop drains the queue when kicked, and every few seconds regardless."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger("vedfolnir.publish")
+
+
+class InProcessPublishLoop:
+    """A PublishTrigger; the poll picks up approvals made where no kick reaches (another process)."""
+
+    def __init__(self) -> None:
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def start(self, drain: Callable[[bool], Awaitable[int]], poll_seconds: float, take_over_claims: bool) -> None:
+        if self._task is None:
+            loop = asyncio.get_running_loop()
+            self._task = loop.create_task(self._run(drain, poll_seconds, take_over_claims), name="publish-loop")
+
+    async def _run(self, drain: Callable[[bool], Awaitable[int]], poll_seconds: float, take_over: bool) -> None:
+        while True:
+            self._wake.clear()  # a kick from here on runs one more round
+            try:
+                await drain(take_over)
+                take_over = False
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("publishing failed; retrying in %.1f s", poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), poll_seconds)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None

@@ -1,0 +1,158 @@
+"""Writes image descriptions back to Pixelfed and Mastodon posts through their client APIs.
+
+Pixelfed updates an attached image with `PUT /api/v1/media/:id`. Mastodon answers that with 404 once
+the media is attached to a status, so a status is edited instead (`PUT /api/v1/statuses/:id`), and an
+edit replaces the whole status: it carries the status's own text (from `/source`), its content
+warning, sensitivity, language and every attachment with its description, or the edit would clear
+the text and drop the other images.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from adapters.outbound.platforms.mastodon import CredentialsRefused, _instance, retry_after_seconds
+from application.ports import PlatformUnavailable
+from application.review_ports import RemoteMedia
+from domain.platforms import PlatformConnection, PlatformType
+from domain.review import ReviewItem
+
+log = logging.getLogger("vedfolnir.platforms")
+
+
+class MastodonDescriptionWriter:
+    """A DescriptionWriter for servers speaking the Mastodon client API; retries 429 (after Retry-After) and 5xx."""
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession | None,
+        token_for: Callable[[PlatformConnection], Awaitable[str]],
+        max_retries: int = 3,
+        max_retry_after: float = 30.0,
+        timeout: float = 15.0,
+        backoff: float = 0.5,
+    ) -> None:
+        self._http = http
+        self._owns_http = http is None
+        self._token_for = token_for
+        self._max_retries = max_retries
+        self._max_retry_after = max_retry_after
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._backoff = backoff
+
+    async def close(self) -> None:
+        if self._owns_http and self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def read(self, platform: PlatformConnection, item: ReviewItem) -> RemoteMedia:
+        base, token = _instance(platform), await self._token_for(platform)
+        status = await self._call("GET", base / "api/v1/statuses" / item.status_id, token)
+        media = _attachment(status, item.media_id)
+        if media is None:
+            raise PlatformUnavailable(f"{base.host}: the image is no longer attached to its post", False)
+        description = media.get("description")
+        description = description if isinstance(description, str) else None
+        if platform.platform_type is PlatformType.PIXELFED:
+            return RemoteMedia(description, None)
+        source = await self._call("GET", base / "api/v1/statuses" / item.status_id / "source", token)
+        if not isinstance(source, dict) or not isinstance(source.get("text"), str):
+            raise PlatformUnavailable(f"{base.host} did not give the post's own text; not editing it", False)
+        return RemoteMedia(description, (status, source))
+
+    async def write(self, platform: PlatformConnection, item: ReviewItem, remote: RemoteMedia) -> None:
+        base, token = _instance(platform), await self._token_for(platform)
+        if platform.platform_type is PlatformType.PIXELFED:
+            answer = await self._call(
+                "PUT", base / "api/v1/media" / item.media_id, token, {"description": item.caption}
+            )
+            if isinstance(answer, dict) and answer.get("description") not in (None, item.caption):
+                raise PlatformUnavailable(f"{base.host} kept another description than the one sent", True)
+            return
+        status, source = remote.snapshot
+        body = _status_edit(status, source, item)
+        answer = await self._call("PUT", base / "api/v1/statuses" / item.status_id, token, body)
+        kept = [str(m.get("id")) for m in answer.get("media_attachments") or []] if isinstance(answer, dict) else []
+        if kept != body["media_ids"]:
+            raise PlatformUnavailable(f"{base.host} changed the post's attachments on the edit", False)
+
+    async def _call(self, method: str, url: URL, token: str, body: dict[str, Any] | None = None) -> Any:
+        """The decoded JSON answer; retries 429 and 5xx (a retried write sends the same whole state again)."""
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        attempt = 0
+        while True:
+            wait = min(self._backoff * 2**attempt, self._max_retry_after)
+            try:
+                async with self._session().request(
+                    method, url, json=body, headers=headers, timeout=self._timeout
+                ) as resp:
+                    if resp.status == 200:
+                        try:
+                            return await resp.json(content_type=None)
+                        except ValueError:
+                            raise PlatformUnavailable(f"{url.host} answered {url.path} with invalid JSON") from None
+                    if resp.status in (401, 403):
+                        raise CredentialsRefused(f"{url.host} refused the access token (HTTP {resp.status})")
+                    if resp.status == 429:
+                        reason = "rate limited (HTTP 429)"
+                        asked = retry_after_seconds(resp.headers.get("Retry-After"))
+                        if asked is not None and asked > self._max_retry_after:
+                            raise PlatformUnavailable(f"{url.host} rate-limits us for another {asked:.0f}s")
+                        wait = asked if asked is not None else wait
+                    elif resp.status >= 500:
+                        reason = f"HTTP {resp.status}"
+                    else:
+                        raise PlatformUnavailable(
+                            f"{url.host} answered {method} {url.path} with HTTP {resp.status}", False
+                        )
+            except TimeoutError:
+                reason = "timed out"
+            except aiohttp.ClientError as exc:
+                reason = type(exc).__name__
+            if attempt >= self._max_retries:
+                raise PlatformUnavailable(f"{url.host} is unavailable ({reason}) after {attempt + 1} attempts")
+            log.info("%s %s%s: %s; retrying in %.1fs", method, url.host, url.path, reason, wait)
+            await asyncio.sleep(wait)
+            attempt += 1
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+        return self._http
+
+
+def _attachment(status: Any, media_id: str) -> dict[str, Any] | None:
+    media = status.get("media_attachments") if isinstance(status, dict) else None
+    for item in media or []:
+        if isinstance(item, dict) and str(item.get("id")) == media_id:
+            return item
+    return None
+
+
+def _status_edit(status: dict[str, Any], source: dict[str, Any], item: ReviewItem) -> dict[str, Any]:
+    """The whole status as it is, but for our description on our image."""
+    media = [m for m in status.get("media_attachments") or [] if isinstance(m, dict)]
+    attributes = []
+    for m in media:
+        attribute: dict[str, Any] = {"id": str(m.get("id"))}
+        attribute["description"] = item.caption if attribute["id"] == item.media_id else (m.get("description") or "")
+        focus = (m.get("meta") or {}).get("focus") if isinstance(m.get("meta"), dict) else None
+        if isinstance(focus, dict) and "x" in focus and "y" in focus:
+            attribute["focus"] = f"{focus['x']},{focus['y']}"
+        attributes.append(attribute)
+    body: dict[str, Any] = {
+        "status": source["text"],
+        "spoiler_text": source.get("spoiler_text") or "",
+        "sensitive": bool(status.get("sensitive", False)),
+        "media_ids": [a["id"] for a in attributes],
+        "media_attributes": attributes,
+    }
+    if status.get("language"):
+        body["language"] = status["language"]
+    return body
