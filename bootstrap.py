@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.inbound.http_api import HttpApi, HttpUseCases
+from adapters.inbound.metrics_http import register_metrics, serve_metrics
 from adapters.inbound.pages import register_pages
 from adapters.inbound.periodic import every
 from adapters.inbound.review_pages import review_session_routes
@@ -29,6 +30,14 @@ from adapters.inbound.socket_server import (
     SocketTransport,
     create_socket_server,
 )
+from adapters.observability.metered import (
+    MeteredPublisher,
+    MeteredRateLimitStore,
+    MeteredSlotStore,
+    TimedRedis,
+    time_statements,
+)
+from adapters.observability.metrics import Metrics
 from adapters.outbound.crypto import TokenCipher
 from adapters.outbound.demo.captions import DemoCaptionGenerator
 from adapters.outbound.demo.descriptions import DemoDescriptionWriter
@@ -50,7 +59,7 @@ from adapters.outbound.memory.users import InMemoryUserRepository
 from adapters.outbound.ollama import OllamaCaptionGenerator
 from adapters.outbound.platforms.descriptions import MastodonDescriptionWriter
 from adapters.outbound.platforms.mastodon import MastodonPostSource
-from adapters.outbound.redis.client import redis_from_url
+from adapters.outbound.redis.client import client_options, redis_from_url
 from adapters.outbound.redis.failover import FailoverRateLimitStore, FailoverSlotStore
 from adapters.outbound.redis.fleet import RedisFleetView, RedisJobLeases
 from adapters.outbound.redis.health import RedisHealthProbe
@@ -158,6 +167,7 @@ class Settings(BaseSettings):
     publish_claim_seconds: float = 300.0
     publish_retries: int = 3
     demo_publish_delay: float = 0.2
+    metrics_port: int | None = None
 
     def redis_key(self, name: str) -> str:
         """Every key and channel of a deployment starts with REDIS_CHANNEL, so deployments may share a Redis."""
@@ -226,8 +236,13 @@ class ExplicitSettings(Settings):
         return (init_settings,)
 
 
-def _engine(url: str) -> AsyncEngine | None:
-    return None if url == MEMORY else create_engine(url)
+def _engine(url: str, metrics: Metrics | None = None) -> AsyncEngine | None:
+    if url == MEMORY:
+        return None
+    engine = create_engine(url)
+    if metrics is not None:
+        time_statements(engine, metrics.db_latency)
+    return engine
 
 
 def _host_engine(settings: Settings) -> AsyncEngine:
@@ -289,8 +304,14 @@ def _key(settings: Settings, name: str) -> str:
     return settings.redis_key(name)
 
 
-def _redis(url: str | None) -> Redis | None:
-    return redis_from_url(url) if url else None
+def _redis(url: str | None, metrics: Metrics | None = None) -> Redis | None:
+    if not url:
+        return None
+    if metrics is None:
+        return redis_from_url(url)
+    client = TimedRedis.from_url(url, **client_options())
+    client.latency = metrics.redis_latency
+    return client
 
 
 def _measure(data: Any) -> int:
@@ -308,7 +329,8 @@ class Container(containers.DeclarativeContainer):
     tokens = providers.Singleton(SecureTokens)
     limits = providers.Callable(lambda s: s.limits, settings)
 
-    engine = providers.Singleton(_engine, settings.provided.database_url)
+    metrics = providers.Singleton(Metrics, settings.provided.node_id)
+    engine = providers.Singleton(_engine, settings.provided.database_url, metrics)
     memory_users = providers.Singleton(InMemoryUserRepository)
     users = providers.Selector(backend, memory=memory_users, sql=providers.Singleton(SqlUserRepository, engine))
     sessions = providers.Selector(
@@ -338,10 +360,10 @@ class Container(containers.DeclarativeContainer):
     )
 
     bus = providers.Callable(lambda s: s.bus, settings)
-    redis = providers.Singleton(_redis, settings.provided.redis_url)
+    redis = providers.Singleton(_redis, settings.provided.redis_url, metrics)
     local_rates = providers.Singleton(InMemoryRateLimitStore)
     local_slots = providers.Singleton(InMemoryConnectionSlotStore)
-    rates = providers.Selector(
+    unmetered_rates = providers.Selector(
         bus,
         memory=local_rates,
         redis=providers.Singleton(
@@ -350,7 +372,7 @@ class Container(containers.DeclarativeContainer):
             local_rates,
         ),
     )
-    slots = providers.Selector(
+    unmetered_slots = providers.Selector(
         bus,
         memory=local_slots,
         redis=providers.Singleton(
@@ -364,6 +386,8 @@ class Container(containers.DeclarativeContainer):
             providers.Singleton(InMemoryConnectionSlotStore),
         ),
     )
+    rates = providers.Singleton(MeteredRateLimitStore, unmetered_rates, metrics)
+    slots = providers.Singleton(MeteredSlotStore, unmetered_slots, metrics)
     signals = providers.Selector(
         bus,
         memory=providers.Singleton(LocalJobSignals),
@@ -398,7 +422,8 @@ class Container(containers.DeclarativeContainer):
     )
     transport = providers.Singleton(SocketTransport, sio)
     publisher = providers.Singleton(SocketPublisher, sio)
-    outbox = providers.Singleton(Outbox, publisher, transport, clock, tokens)
+    metered_publisher = providers.Singleton(MeteredPublisher, publisher, metrics)
+    outbox = providers.Singleton(Outbox, metered_publisher, transport, clock, tokens)
     registry = providers.Singleton(ConnectionRegistry)
 
     cipher = providers.Singleton(TokenCipher, settings.provided.platform_token_key)
@@ -590,6 +615,7 @@ def build_app(container: Container) -> web.Application:
     sio = container.sio()
     sio.attach(app)
     tasks: list[asyncio.Task[None]] = []
+    metrics_runner: list[web.AppRunner] = []
     stack = contextlib.AsyncExitStack()
 
     SocketGateway(
@@ -602,7 +628,9 @@ def build_app(container: Container) -> web.Application:
         settings.session_cookie_name,
         settings.login_url,
         settings.trusted_proxy_list,
+        container.metrics(),
     )
+    _observe(container, app)
     HttpApi(
         HttpUseCases(
             container.start_job(),
@@ -659,8 +687,12 @@ def build_app(container: Container) -> web.Application:
         tasks.append(
             loop.create_task(every(settings.session_check_interval, container.sweep_sessions(), "session sweep"))
         )
+        if settings.metrics_port is not None:
+            metrics_runner.append(await serve_metrics(container.metrics(), settings.flask_host, settings.metrics_port))
 
     async def on_cleanup(_app: web.Application) -> None:
+        if metrics_runner:
+            await metrics_runner.pop().cleanup()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -669,6 +701,32 @@ def build_app(container: Container) -> web.Application:
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
     return app
+
+
+def _observe(container: Container, app: web.Application) -> None:
+    """Metrics: what the registry, security counters and Redis listeners already know is read at scrape time."""
+    settings: Settings = container.settings()
+    metrics = container.metrics()
+    container.manager().metrics = metrics
+    registry = container.registry()
+    listeners: dict[str, Any] = {}
+    if settings.bus == "redis":
+        listeners = {"fanout": container.manager(), "jobs": container.signals(), "revocations": container.revocations()}
+    metrics.watch(
+        connections=lambda: registry,
+        security_counts=lambda: dict(container.security().counts),
+        listeners=(lambda: {name: _listening(obj) for name, obj in listeners.items()}) if listeners else None,
+        running_jobs=lambda: container.scheduler().running,
+    )
+    if settings.metrics_port is None:
+        register_metrics(app, metrics)
+
+
+def _listening(listener: Any) -> bool:
+    state = getattr(listener, "listening", None)
+    if state is None:
+        state = getattr(listener, "healthy", False)
+    return bool(state() if callable(state) else state)
 
 
 def embedded(settings: Settings, publisher: Any, transport: Any | None = None) -> Container:
@@ -693,6 +751,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     container.publisher.override(providers.Object(ManagerPublisher(manager)))
     claim = container.claim_jobs()
     container.scheduler().on_finished(claim.finished)
+    metrics = container.metrics()
+    metrics.watch(running_jobs=lambda: container.scheduler().running)
+    metrics_runner = (
+        await serve_metrics(metrics, settings.flask_host, settings.metrics_port) if settings.metrics_port else None
+    )
     async with running(container):
         log.info("worker %s claiming jobs every %.1f s", settings.node_id, settings.worker_poll_seconds)
         loop = asyncio.get_running_loop()
@@ -706,6 +769,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             for job_id in list(claim.running):
                 await claim.finished(job_id)
     await manager.close()
+    if metrics_runner is not None:
+        await metrics_runner.cleanup()
 
 
 def start_publishing(container: Container) -> None:

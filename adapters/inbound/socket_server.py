@@ -322,7 +322,9 @@ class SocketGateway:
         cookie_name: str,
         login_url: str,
         trusted_proxies: Iterable[str] = (),
+        metrics: Any = None,
     ) -> None:
+        self._metrics = metrics  # adapters.observability.metrics.Metrics, or None
         self._sio = sio
         self._connect = connect
         self._disconnect = disconnect
@@ -352,12 +354,18 @@ class SocketGateway:
             physical_id = self._sio.manager.eio_sid_from_sid(sid, namespace) or sid
             await self._connect(sid, physical_id, namespace, session_id, csrf_token, ip)
         except DomainError as err:
+            if self._metrics is not None:
+                self._metrics.connect(namespace, err.code.value)
             raise socketio.exceptions.ConnectionRefusedError(err.message, self._refusal(err)) from None
         except Exception:
             log.exception("connect handler failed")
+            if self._metrics is not None:
+                self._metrics.connect(namespace, ErrorCode.INTERNAL_ERROR.value)
             await self._disconnect(sid, "server error")
             err = DomainError(ErrorCode.INTERNAL_ERROR, "The server could not accept the connection")
             raise socketio.exceptions.ConnectionRefusedError(err.message, self._refusal(err)) from None
+        if self._metrics is not None:
+            self._metrics.connect(namespace, "accepted")
 
     def _refusal(self, err: DomainError) -> dict[str, Any]:
         if err.code is ErrorCode.AUTH_REQUIRED:
@@ -379,7 +387,10 @@ class SocketGateway:
 
     async def _on_event(self, event: Any, sid: str, *args: Any) -> Any:
         try:
-            return await self._gate.handle(sid, event, args)
+            answer = await self._gate.handle(sid, event, args)
+            if self._metrics is not None:
+                self._metrics.client_event(event, answer)
+            return answer
         except asyncio.CancelledError:
             raise
         except Exception:  # the gate answers everything; this is the last fence before the transport

@@ -41,14 +41,22 @@ async def deliver_locally(
     packets = encode_event(manager, namespace, event, args)
     skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
     sockets = manager.server.eio.sockets
+    delivered = closed = 0
     for sid, eio_sid in manager.get_participants(namespace, room):
         if sid in skip:
             continue
         sock = sockets.get(eio_sid)
         if sock is None or sock.closed:
+            closed += 1
             continue
         for pkt in packets:
             sock.queue.put_nowait(pkt)
+        delivered += 1
+    metrics = getattr(manager, "metrics", None)  # set by bootstrap: adapters.observability.metrics.Metrics
+    if metrics is not None:
+        metrics.delivered(namespace, delivered)
+        if closed:
+            metrics.dropped("closed_socket", closed)
 
 
 class DirectManager(socketio.AsyncManager):  # type: ignore[misc]

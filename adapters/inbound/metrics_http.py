@@ -1,0 +1,34 @@
+"""`GET /metrics` in Prometheus text format, on the HTTP port or on a port of its own (METRICS_PORT)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from adapters.observability.metrics import Metrics
+
+METRICS_PATH = "/metrics"
+
+
+def metrics_handler(metrics: Metrics) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def scrape(_request: web.Request) -> web.Response:
+        return web.Response(
+            body=metrics.exposition(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
+        )
+
+    return scrape
+
+
+def register_metrics(app: web.Application, metrics: Metrics) -> None:
+    app.router.add_get(METRICS_PATH, metrics_handler(metrics))
+
+
+async def serve_metrics(metrics: Metrics, host: str, port: int) -> web.AppRunner:
+    """A separate listener that serves only /metrics; the caller cleans the returned runner up."""
+    app = web.Application()
+    register_metrics(app, metrics)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
