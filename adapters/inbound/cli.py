@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -29,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve Socket.IO at /socket.io/ and the HTTP API")
     serve.add_argument("--host", help="default: FLASK_HOST or 127.0.0.1")
-    serve.add_argument("--port", type=int, help="default: FLASK_PORT or 5000")
+    serve.add_argument(
+        "--port", type=int, help="default: FLASK_PORT or 5000; 0 picks a free port (see the 'listening on' line)"
+    )
     serve.add_argument("--demo", action="store_true", help="seed the demo user and admin (same as DEMO_MODE=true)")
 
     commands.add_parser(
@@ -99,12 +102,19 @@ def _serve(settings: bootstrap.Settings, args: argparse.Namespace) -> int:
     if args.demo:
         settings.demo_mode = True
     host = args.host or settings.flask_host
-    port = args.port or settings.flask_port
+    port = settings.flask_port if args.port is None else args.port
+    listener = None
+    if port == 0:  # the OS picks a free port, bound once here so the default origins below name the real one
+        listener = socket.create_server((host, 0))
+        port = listener.getsockname()[1]
     # The default allowed origin is the served address, so pages served here can open sockets.
     settings.flask_host, settings.flask_port = host, port
     app = bootstrap.build_app(bootstrap.build_container(settings))
     print(f"vedfolnir-realtime serving on http://{host}:{port} (Socket.IO at /socket.io/)", flush=True)
-    web.run_app(app, host=host, port=port, print=_announce_bound, access_log=None)
+    if listener is not None:
+        web.run_app(app, sock=listener, print=_announce_bound, access_log=None)
+    else:
+        web.run_app(app, host=host, port=port, print=_announce_bound, access_log=None)
     return 0
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 SCRIPT = Path(sys.executable).with_name("vedfolnir-realtime")
 
@@ -25,6 +26,7 @@ def child_env(env: dict[str, str]) -> dict[str, str]:
 
 
 def free_port() -> int:
+    """A port nobody listens on (for "nothing answers here" tests); servers bind port 0 and report theirs."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -58,9 +60,47 @@ def process(env: dict[str, str], *args: str) -> Iterator[subprocess.Popen[str]]:
             proc.wait(timeout=5)
 
 
+# The line `serve` prints once its socket listens (with --port 0, the port the OS picked).
+LISTENING = re.compile(r"^vedfolnir-realtime listening on https?://(?P<host>[^\s/]+):(?P<port>\d+)")
+
+
+class ServingProcess(subprocess.Popen[str]):
+    """A `serve` process and the port it reported."""
+
+    port: int = 0
+    output: list[str]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def announced_port(stdout: IO[str], timeout: float = 30) -> tuple[int | None, list[str]]:
+    """Reads `stdout` up to the LISTENING line (in a thread, so a silent child cannot hang the caller).
+
+    Returns the port (None if the line never came) and the lines read; the rest of the stream is the caller's.
+    """
+    lines: list[str] = []
+    found: list[int] = []
+
+    def read() -> None:
+        for line in stdout:
+            lines.append(line)
+            match = LISTENING.match(line)
+            if match:
+                found.append(int(match["port"]))
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return (found[0] if found else None), lines
+
+
 @contextlib.contextmanager
-def serving(env: dict[str, str], port: int, *extra: str, cwd: Path | None = None) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen(
+def serving(env: dict[str, str], port: int = 0, *extra: str, cwd: Path | None = None) -> Iterator[ServingProcess]:
+    """`serve` as a child process; the default port 0 lets the child bind any free port and report it (`.port`)."""
+    proc = ServingProcess(
         [str(SCRIPT), "serve", "--port", str(port), *extra],
         env=child_env(env),
         cwd=cwd,
@@ -69,14 +109,12 @@ def serving(env: dict[str, str], port: int, *extra: str, cwd: Path | None = None
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            time.sleep(0.1)
-        else:
-            raise AssertionError("the server did not start listening")
+        assert proc.stdout is not None
+        bound, proc.output = announced_port(proc.stdout)
+        if bound is None:
+            proc.kill()
+            raise AssertionError("the server did not start listening:\n" + "".join(proc.output)[-3000:])
+        proc.port = bound
         yield proc
     finally:
         proc.terminate()

@@ -15,7 +15,7 @@ from typing import IO
 
 import pytest
 
-from tests.integration.processes import child_env, free_port, serving
+from tests.integration.processes import ServingProcess, child_env, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests" / "browser" / "run.mjs"
@@ -49,8 +49,6 @@ def test_the_pages_work_in_a_browser(tmp_path: Path, capsys: pytest.CaptureFixtu
         if os.environ.get("CI"):
             pytest.fail(missing)
         pytest.skip(missing)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     env = {
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}",
         "DEMO_MODE": "true",
@@ -60,7 +58,6 @@ def test_the_pages_work_in_a_browser(tmp_path: Path, capsys: pytest.CaptureFixtu
         "DEMO_FAILURE_EVERY": "0",
         "SYSTEM_STATUS_INTERVAL": "0.5",
         "SESSION_CHECK_INTERVAL": "1",
-        "SOCKETIO_CORS_ORIGINS": f"http://127.0.0.1:{port},http://localhost:{port}",
         "API_TOKEN": TOKEN,
         "REDIS_URL": "",
         "LOG_LEVEL": "WARNING",
@@ -70,14 +67,17 @@ def test_the_pages_work_in_a_browser(tmp_path: Path, capsys: pytest.CaptureFixtu
     script_err: deque[str] = deque(maxlen=500)
     lines: queue.Queue[str] = queue.Queue()
 
-    def started(stack: contextlib.ExitStack) -> subprocess.Popen[str]:
+    def started(stack: contextlib.ExitStack, port: int = 0) -> ServingProcess:
+        # Port 0: the server binds a free port and reports it; its default origins are that address.
         server = stack.enter_context(serving(env, port))
         assert server.stdout is not None
+        server_log.extend(line.rstrip("\n") for line in server.output)
         threading.Thread(target=_drain, args=(server.stdout, server_log), daemon=True).start()
         return server
 
     with contextlib.ExitStack() as stack:
         server = started(stack)
+        base = server.url
         browser = subprocess.Popen(
             ["node", str(SCRIPT), base, str(ARTIFACTS)],
             cwd=ROOT,
@@ -89,8 +89,12 @@ def test_the_pages_work_in_a_browser(tmp_path: Path, capsys: pytest.CaptureFixtu
         )
         stack.callback(_stop, browser)
         assert browser.stdout is not None and browser.stderr is not None and browser.stdin is not None
-        threading.Thread(target=_drain, args=(browser.stdout, script_out, lines), daemon=True).start()
-        threading.Thread(target=_drain, args=(browser.stderr, script_err), daemon=True).start()
+        readers = [
+            threading.Thread(target=_drain, args=(browser.stdout, script_out, lines), daemon=True),
+            threading.Thread(target=_drain, args=(browser.stderr, script_err), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
 
         deadline = time.monotonic() + TIMEOUT
         restarts = 0
@@ -102,7 +106,7 @@ def test_the_pages_work_in_a_browser(tmp_path: Path, capsys: pytest.CaptureFixtu
             if line == "RESTART":
                 server.kill()  # no graceful shutdown: the pages see the connection drop
                 server.wait(timeout=10)
-                server = started(stack)
+                server = started(stack, server.port)  # the pages reconnect to the address they were served from
                 restarts += 1
                 browser.stdin.write("RESTARTED\n")
                 browser.stdin.flush()
@@ -111,7 +115,8 @@ def test_the_pages_work_in_a_browser(tmp_path: Path, capsys: pytest.CaptureFixtu
             pytest.fail(
                 f"the browser script did not finish in {TIMEOUT:.0f} s\n" + _report(script_out, script_err, server_log)
             )
-        time.sleep(0.2)  # let the reader threads take the last lines
+        for reader in readers:  # the script exited: its pipes end, so the readers take the last lines and stop
+            reader.join(timeout=10)
         report = _report(script_out, script_err, server_log)
         assert browser.returncode == 0, report
         assert restarts == 1, report

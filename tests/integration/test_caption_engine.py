@@ -7,7 +7,7 @@ import contextlib
 import re
 import sqlite3
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,7 +21,7 @@ from domain.identity import Role
 from tests.integration.fakes.mastodon import FakeMastodon
 from tests.integration.fakes.ollama import FakeOllama, tiny_png
 from tests.integration.harness import Client, open_client, serve, settings_for
-from tests.integration.processes import SCRIPT, child_env, cli, free_port
+from tests.integration.processes import LISTENING, SCRIPT, child_env, cli
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 API_TOKEN = "test-token"
@@ -524,58 +524,75 @@ def _log_file(path: Path) -> IO[bytes]:
     return path.open("ab")
 
 
+async def _copy_to(stream: asyncio.StreamReader, log: Path) -> None:
+    """The rest of a server's output into its log (so the pipe never fills and blocks the server)."""
+    with _log_file(log) as out:
+        while line := await stream.readline():
+            out.write(line)
+            out.flush()
+
+
 @dataclass
 class Node:
-    """`vedfolnir-realtime serve` as a process, startable again on the same port and database."""
+    """`vedfolnir-realtime serve` as a process, startable again on the same database (on a new free port)."""
 
     env: dict[str, str]
     log: Path
-    port: int = field(default_factory=free_port)
+    port: int = 0
     proc: asyncio.subprocess.Process | None = None
+    _copying: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
+        """Starts `serve --port 0` and waits for the line naming the port it bound; its output goes to `log`."""
+        self.proc = await asyncio.create_subprocess_exec(
+            str(SCRIPT),
+            "serve",
+            "--port",
+            "0",
+            env=child_env(self.env),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        assert self.proc.stdout is not None
         with _log_file(self.log) as out:
-            self.proc = await asyncio.create_subprocess_exec(
-                str(SCRIPT),
-                "serve",
-                "--port",
-                str(self.port),
-                env=child_env(self.env),
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        deadline = asyncio.get_running_loop().time() + 30
-        while True:
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            except OSError:
-                assert self.proc.returncode is None, self.log.read_text()[-3000:]
-                assert asyncio.get_running_loop().time() < deadline, "the server did not start listening"
-                await asyncio.sleep(0.1)
-                continue
-            writer.close()
-            await writer.wait_closed()
-            return
+            async with asyncio.timeout(30):
+                while True:
+                    line = await self.proc.stdout.readline()
+                    out.write(line)
+                    assert line, "the server exited before listening:\n" + self.log.read_text()[-3000:]
+                    match = LISTENING.match(line.decode(errors="replace"))
+                    if match:
+                        self.port = int(match["port"])
+                        break
+        self._copying = asyncio.create_task(_copy_to(self.proc.stdout, self.log))
+
+    async def _stopped(self) -> None:
+        if self._copying is not None:
+            await asyncio.wait_for(self._copying, 10)  # ends at the pipe's end, i.e. when the process has exited
+            self._copying = None
 
     async def kill(self) -> None:
         """SIGKILL: no cleanup of any kind."""
         assert self.proc is not None
         self.proc.kill()
         await self.proc.wait()
+        await self._stopped()
 
     async def stop(self) -> None:
-        if self.proc is None or self.proc.returncode is not None:
+        if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            await asyncio.wait_for(self.proc.wait(), 10)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
+        if self.proc.returncode is None:
+            self.proc.terminate()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        await self._stopped()
 
     async def client(self, session: Session) -> Client:
         return await open_client(self.url, session)

@@ -8,7 +8,7 @@ from pathlib import Path
 import socketio
 
 from tests.integration.harness import Inbox
-from tests.integration.processes import cli, free_port, serving
+from tests.integration.processes import cli, serving
 
 
 async def test_cli_manages_users_and_sessions_of_a_running_node(tmp_path: Path) -> None:
@@ -20,8 +20,7 @@ async def test_cli_manages_users_and_sessions_of_a_running_node(tmp_path: Path) 
     assert set(issued) == {"cookie_name", "session_id", "csrf_token", "user_id", "expires_at"}
     assert issued["cookie_name"] == "session" and len(issued["session_id"]) >= 32
 
-    port = free_port()
-    with serving(env, port):
+    with serving(env) as server:
         sio = socketio.AsyncClient(reconnection=False)
         inbox = Inbox()
 
@@ -30,7 +29,7 @@ async def test_cli_manages_users_and_sessions_of_a_running_node(tmp_path: Path) 
 
         sio.on("*", record)
         await sio.connect(
-            f"http://127.0.0.1:{port}",
+            server.url,
             headers={"Cookie": f"session={issued['session_id']}"},
             auth={"csrf_token": issued["csrf_token"]},
             transports=["websocket"],

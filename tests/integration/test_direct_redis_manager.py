@@ -14,7 +14,6 @@ import socketio  # type: ignore[import-untyped]
 from aiohttp import web
 
 from adapters.outbound.redis.manager import DirectRedisManager
-from tests.integration.processes import free_port
 from tests.integration.test_redis_signals_and_revocations import throwaway_redis
 
 pytestmark = pytest.mark.redis
@@ -43,9 +42,8 @@ async def node(channel: str, url: str = URL) -> AsyncIterator[socketio.AsyncServ
     sio.attach(app)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    sio.url = f"http://127.0.0.1:{port}"
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    sio.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     try:
         yield sio
     finally:

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from tests.integration.databases import fresh_postgres_database
 from tests.integration.harness import open_client
-from tests.integration.processes import cli, free_port, process, serving
+from tests.integration.processes import cli, process, serving
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -86,9 +86,8 @@ async def start_job(node: str, user_id: int) -> str:
 
 
 async def test_two_nodes_and_a_worker_behave_as_one(fleet_env: dict[str, str]) -> None:
-    port_a, port_b = free_port(), free_port()
-    with serving(fleet_env, port_a), serving(fleet_env, port_b), process(fleet_env, "worker"):
-        fleet = Fleet(fleet_env, f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}")
+    with serving(fleet_env) as a, serving(fleet_env) as b, process(fleet_env, "worker"):
+        fleet = Fleet(fleet_env, a.url, b.url)
         demo = await asyncio.to_thread(fleet.session, "demo")
         admin = await asyncio.to_thread(fleet.session, "admin")
         owner_on_b = await open_client(fleet.node_b, demo)
@@ -133,9 +132,8 @@ async def test_two_nodes_and_a_worker_behave_as_one(fleet_env: dict[str, str]) -
 
 
 async def test_revocation_on_one_node_reaches_a_socket_on_the_other(fleet_env: dict[str, str]) -> None:
-    port_a, port_b = free_port(), free_port()
-    with serving(fleet_env, port_a), serving(fleet_env, port_b):
-        node_a, node_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
+    with serving(fleet_env) as a, serving(fleet_env) as b:
+        node_a, node_b = a.url, b.url
         demo = await asyncio.to_thread(Fleet(fleet_env, node_a, node_b).session, "demo")
         on_b = await open_client(node_b, demo)
         try:
@@ -154,12 +152,11 @@ async def test_revocation_on_one_node_reaches_a_socket_on_the_other(fleet_env: d
 
 async def test_connection_limit_is_fleet_wide_and_a_killed_nodes_slots_come_back(fleet_env: dict[str, str]) -> None:
     env = {**fleet_env, "MAX_CONNECTIONS_PER_USER": "2"}
-    port_a, port_b = free_port(), free_port()
-    with serving(env, port_b):
-        node_b = f"http://127.0.0.1:{port_b}"
+    with serving(env) as b:
+        node_b = b.url
         demo = await asyncio.to_thread(Fleet(env, node_b, node_b).session, "demo")
-        with serving(env, port_a) as node_a_process:
-            node_a = f"http://127.0.0.1:{port_a}"
+        with serving(env) as node_a_process:
+            node_a = node_a_process.url
             held = [await open_client(node_a, demo), await open_client(node_a, demo)]
             refused = await open_client(node_b, demo, expect_refusal=True)
             assert refused.connect_error["data"]["error_code"] == "CONNECTION_LIMIT_EXCEEDED"
@@ -180,9 +177,8 @@ async def test_connection_limit_is_fleet_wide_and_a_killed_nodes_slots_come_back
 
 
 async def test_a_worker_killed_mid_job_loses_it_to_another_that_finishes_it(fleet_env: dict[str, str]) -> None:
-    port = free_port()
-    with serving(fleet_env, port):
-        node = f"http://127.0.0.1:{port}"
+    with serving(fleet_env) as served:
+        node = served.url
         demo = await asyncio.to_thread(Fleet(fleet_env, node, node).session, "demo")
         client = await open_client(node, demo)
         try:

@@ -8,7 +8,7 @@ import sysconfig
 import urllib.request
 from pathlib import Path
 
-from tests.integration.processes import child_env, free_port
+from tests.integration.processes import announced_port, child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,27 +40,20 @@ def test_a_wheel_installed_elsewhere_migrates_and_serves(tmp_path: Path) -> None
     assert str(ROOT) not in located.stdout, located.stdout
     assert "latest migration" in run(script, "db", "upgrade", cwd=elsewhere, env=env).stdout
     assert '"username": "demo"' in run(script, "demo", "seed", cwd=elsewhere, env=env).stdout
-    port = free_port()
     server = subprocess.Popen(
-        [str(script), "serve", "--port", str(port)],
+        [str(script), "serve", "--port", "0"],
         cwd=elsewhere,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as answer:
-                    assert answer.status == 200
-                    break
-            except OSError:
-                assert server.poll() is None
-                import time
-
-                time.sleep(0.1)
-        else:
-            raise AssertionError("the installed server never became ready")
+        assert server.stdout is not None
+        port, output = announced_port(server.stdout)
+        assert port is not None, "the installed server never listened:\n" + "".join(output)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
+            assert answer.status == 200
     finally:
         server.terminate()
         server.wait(timeout=10)
