@@ -17,8 +17,15 @@ class FakeMastodon(FakeServer):
     own filtering is what the tests exercise.
     """
 
-    def __init__(self, token: str = "good-token", account_id: str = "109") -> None:
+    def __init__(self, token: str = "good-token", account_id: str = "109", flavour: str = "mastodon") -> None:
         super().__init__()
+        # "mastodon" refuses media PUTs on attached media (404) and edits statuses whole; "pixelfed" the reverse
+        self.flavour = flavour
+        self.sources: dict[str, dict[str, str]] = {}  # status id -> its plain text and content warning
+        self.applied_edits: list[tuple[str, str]] = []  # (what, id) of every write the instance applied
+        # per request ("PUT /api/v1/statuses/1003"): HTTP statuses to answer before applying it, consumed in order
+        self.fail_next: dict[str, list[int]] = {}
+        self.write_delay = 0.0
         self.token = token
         self.account_id = account_id
         self.statuses: list[dict[str, Any]] = []
@@ -39,6 +46,7 @@ class FakeMastodon(FakeServer):
             web.get("/api/v1/accounts/{id}/statuses", self._statuses),
             web.get("/api/v1/instance", self._instance),
             web.get("/media/{name:.+}", self._media),
+            *self.publishing_routes(),
         ]
 
     def serve_media(self, url: str, body: bytes, content_type: str = "image/png") -> None:
@@ -67,7 +75,10 @@ class FakeMastodon(FakeServer):
             "created_at": "2024-05-01T12:00:00.000Z",
             "url": f"{self.base_url}/@someone/{status_id}",
             "uri": f"{self.base_url}/users/someone/statuses/{status_id}",
-            "content": "<p>hello</p>",
+            "content": f"<p>Post number {status_id} #photo</p>",
+            "spoiler_text": "",
+            "sensitive": False,
+            "language": "en",
             "visibility": "public",
             "reblog": {"id": "1", "media_attachments": media} if reblog else None,
             # Mastodon leaves a reblog's own list empty; some compatible servers copy the original's
@@ -75,6 +86,7 @@ class FakeMastodon(FakeServer):
             "account": {"id": self.account_id, "username": "someone"},
         }
         self.statuses.insert(0, status)
+        self.sources[status_id] = {"text": f"Post number {status_id} #photo", "spoiler_text": ""}
         return status
 
     async def _gate(self, endpoint: str, request: web.Request) -> web.Response | None:
@@ -130,3 +142,112 @@ class FakeMastodon(FakeServer):
             return web.Response(status=404, text="Not Found")
         body, content_type = found
         return web.Response(body=body, content_type=content_type)
+
+    # --- publishing: reading a status, editing it, updating media (issue 15) ---
+
+    # Alt text limits of the real servers
+    LIMITS = {"mastodon": 1500, "pixelfed": 1000}
+
+    def publishing_routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/api/v1/statuses/{id}", self._status),
+            web.get("/api/v1/statuses/{id}/source", self._source),
+            web.put("/api/v1/statuses/{id}", self._edit_status),
+            web.put("/api/v1/media/{id}", self._update_media),
+        ]
+
+    def status(self, status_id: str) -> dict[str, Any]:
+        return next(s for s in self.statuses if s["id"] == status_id)
+
+    def describe(self, media_id: str, description: str | None) -> None:
+        """A person writes a description on the instance itself."""
+        for status in self.statuses:
+            for media in status["media_attachments"]:
+                if media["id"] == media_id:
+                    media["description"] = description
+
+    async def _write_gate(self, request: web.Request) -> web.Response | None:
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return web.json_response({"error": "The access token is invalid"}, status=401)
+        queued = self.fail_next.get(f"{request.method} {request.path}")
+        if queued:
+            code = queued.pop(0)
+            headers = {"Retry-After": self.retry_after} if code == 429 and self.retry_after else {}
+            return web.json_response(
+                {"error": "Too many requests" if code == 429 else "oops"}, status=code, headers=headers
+            )
+        return None
+
+    def _find(self, status_id: str) -> dict[str, Any] | None:
+        return next((s for s in self.statuses if s["id"] == status_id), None)
+
+    async def _status(self, request: web.Request) -> web.Response:
+        refused = await self._write_gate(request)
+        if refused is not None:
+            return refused
+        status = self._find(request.match_info["id"])
+        if status is None:
+            return web.json_response({"error": "Record not found"}, status=404)
+        return web.json_response(status)
+
+    async def _source(self, request: web.Request) -> web.Response:
+        refused = await self._write_gate(request)
+        if refused is not None:
+            return refused
+        status_id = request.match_info["id"]
+        if self.flavour != "mastodon" or self._find(status_id) is None:
+            return web.json_response({"error": "Record not found"}, status=404)
+        return web.json_response({"id": status_id, **self.sources[status_id]})
+
+    async def _edit_status(self, request: web.Request) -> web.Response:
+        """Mastodon's edit replaces the status: what the body omits is cleared (text) or dropped (media)."""
+        refused = await self._write_gate(request)
+        if refused is not None:
+            return refused
+        status = self._find(request.match_info["id"])
+        if status is None or self.flavour != "mastodon":
+            return web.json_response({"error": "Record not found"}, status=404)
+        body = await request.json()
+        owned = {m["id"]: m for m in status["media_attachments"]}
+        media_ids = [str(i) for i in body.get("media_ids") or []]
+        if any(i not in owned for i in media_ids):
+            return web.json_response({"error": "Validation failed: media not attached to this status"}, status=422)
+        text = body.get("status") or ""
+        if not text and not media_ids:
+            return web.json_response({"error": "Validation failed: Text can't be blank"}, status=422)
+        attributes = {str(a.get("id")): a for a in body.get("media_attributes") or []}
+        for attribute in attributes.values():
+            description = attribute.get("description")
+            if isinstance(description, str) and len(description) > self.LIMITS["mastodon"]:
+                return web.json_response({"error": "Validation failed: Description is too long"}, status=422)
+        if self.write_delay:
+            await asyncio.sleep(self.write_delay)
+        for media_id, attribute in attributes.items():
+            if media_id in owned and "description" in attribute:
+                owned[media_id]["description"] = attribute["description"] or None
+        status["media_attachments"] = [owned[i] for i in media_ids]
+        self.sources[status["id"]] = {"text": text, "spoiler_text": body.get("spoiler_text") or ""}
+        status["content"] = f"<p>{text}</p>" if text else ""
+        status["spoiler_text"] = body.get("spoiler_text") or ""
+        status["sensitive"] = bool(body.get("sensitive", False))
+        self.applied_edits.append(("status", status["id"]))
+        return web.json_response(status)
+
+    async def _update_media(self, request: web.Request) -> web.Response:
+        """Pixelfed updates any of the account's media; Mastodon only media not yet attached (else 404)."""
+        refused = await self._write_gate(request)
+        if refused is not None:
+            return refused
+        media_id = request.match_info["id"]
+        found = next((m for s in self.statuses for m in s["media_attachments"] if m["id"] == media_id), None)
+        if found is None or self.flavour == "mastodon":
+            return web.json_response({"error": "Record not found"}, status=404)
+        body = await request.json() if request.content_type == "application/json" else dict(await request.post())
+        description = body.get("description")
+        if isinstance(description, str) and len(description) > self.LIMITS["pixelfed"]:
+            return web.json_response({"error": "The description may not be greater than 1000 characters."}, status=422)
+        if self.write_delay:
+            await asyncio.sleep(self.write_delay)
+        found["description"] = description or None
+        self.applied_edits.append(("media", media_id))
+        return web.json_response(found)
