@@ -19,7 +19,8 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.inbound.http_api import HttpApi, HttpUseCases
-from adapters.inbound.metrics_http import register_metrics, serve_metrics
+from adapters.inbound.logging_setup import bind_user_lookup
+from adapters.inbound.metrics_http import METRICS_KEY, register_metrics, serve_metrics
 from adapters.inbound.pages import register_pages
 from adapters.inbound.periodic import every
 from adapters.inbound.review_pages import review_session_routes
@@ -135,6 +136,7 @@ class Settings(BaseSettings):
     demo_failure_every: int = 12
     demo_page_delay: float = 0.2
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     redis_url: str | None = None
     redis_channel: str = "vedfolnir-realtime"
     node_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
@@ -720,6 +722,8 @@ def _observe(container: Container, app: web.Application) -> None:
     )
     if settings.metrics_port is None:
         register_metrics(app, metrics)
+    app[METRICS_KEY] = metrics
+    bind_user_lookup(lambda sid: conn.user.id if (conn := registry.get(sid)) is not None else None)
 
 
 def _listening(listener: Any) -> bool:

@@ -18,7 +18,8 @@ from aiohttp import web
 import bootstrap
 from adapters.inbound import cli_tools
 from adapters.inbound.http_api import session_json
-from adapters.inbound.log_safety import install_escaping
+from adapters.inbound.logging_setup import ACCESS_LOGGER, access_logger, configure_logging
+from adapters.inbound.metrics_http import METRICS_KEY
 from domain.errors import DomainError
 from domain.identity import Role
 from domain.platforms import PlatformType
@@ -79,9 +80,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = bootstrap.Settings()
-    log_format = "%(asctime)s %(levelname)s %(name)s %(message)s"
-    logging.basicConfig(level=settings.log_level.upper(), format=log_format)
-    install_escaping(log_format)
+    configure_logging(settings.log_level, settings.log_format, settings.node_id)
     if args.command == "serve":
         return _serve(settings, args)
     if args.command == "keys":
@@ -111,10 +110,15 @@ def _serve(settings: bootstrap.Settings, args: argparse.Namespace) -> int:
     settings.flask_host, settings.flask_port = host, port
     app = bootstrap.build_app(bootstrap.build_container(settings))
     print(f"vedfolnir-realtime serving on http://{host}:{port} (Socket.IO at /socket.io/)", flush=True)
+    logged: dict[str, Any] = {
+        "print": _announce_bound,
+        "access_log": logging.getLogger(ACCESS_LOGGER),
+        "access_log_class": access_logger(app.get(METRICS_KEY)),
+    }
     if listener is not None:
-        web.run_app(app, sock=listener, print=_announce_bound, access_log=None)
+        web.run_app(app, sock=listener, **logged)
     else:
-        web.run_app(app, host=host, port=port, print=_announce_bound, access_log=None)
+        web.run_app(app, host=host, port=port, **logged)
     return 0
 
 

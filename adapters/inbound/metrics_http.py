@@ -9,6 +9,7 @@ from aiohttp import web
 from adapters.observability.metrics import Metrics
 
 METRICS_PATH = "/metrics"
+METRICS_KEY = web.AppKey("vedfolnir_metrics", Metrics)
 
 
 def metrics_handler(metrics: Metrics) -> Callable[[web.Request], Awaitable[web.Response]]:

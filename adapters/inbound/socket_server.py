@@ -20,6 +20,7 @@ from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
 from adapters.inbound.log_safety import quiet_engine_logger
+from adapters.observability import log_context
 from adapters.outbound.direct_delivery import DirectManager
 from application.client_events import ClientEventGate
 from application.connect import ConnectClient, DisconnectClient
@@ -341,7 +342,11 @@ class SocketGateway:
 
     def _connect_handler(self, namespace: str) -> Any:
         async def on_connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-            await self._on_connect(namespace, sid, environ, auth)
+            context = log_context.socket_event.set((sid, "connect", None))
+            try:
+                await self._on_connect(namespace, sid, environ, auth)
+            finally:
+                log_context.socket_event.reset(context)
 
         return on_connect
 
@@ -386,6 +391,7 @@ class SocketGateway:
             log.exception("disconnect handler failed")
 
     async def _on_event(self, event: Any, sid: str, *args: Any) -> Any:
+        context = log_context.socket_event.set((sid, event, args))
         try:
             answer = await self._gate.handle(sid, event, args)
             if self._metrics is not None:
@@ -396,6 +402,8 @@ class SocketGateway:
         except Exception:  # the gate answers everything; this is the last fence before the transport
             log.exception("event gate failed")
             return None
+        finally:
+            log_context.socket_event.reset(context)
 
     def _cookie(self, environ: dict[str, Any]) -> str | None:
         header = environ.get("HTTP_COOKIE")

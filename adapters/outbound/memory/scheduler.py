@@ -6,6 +6,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from adapters.observability import log_context
+
 log = logging.getLogger("vedfolnir.jobs")
 
 
@@ -27,6 +29,7 @@ class InProcessJobScheduler:
         task.add_done_callback(lambda _t: self._tasks.pop(job_id, None))
 
     async def _guarded(self, job_id: str) -> None:
+        log_context.work.set({"job_id": job_id})  # the job's own task: its log records name the job
         try:
             await self._run(job_id)
         except asyncio.CancelledError:
