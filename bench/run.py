@@ -122,7 +122,7 @@ SCENARIOS = [
         1.5,
         "acked events/s at saturation, 50 sockets closed loop, CSRF in every event; ours: join_room ->"
         " room_joined + ack, bare: echo -> echo + ack; ours_redis: ours with REDIS_URL (fleet-wide exact limits)",
-        ["--sockets", "50", "--per-socket", "200", "--warmup", "20"],
+        ["--sockets", "50", "--per-socket", "600", "--warmup", "40"],
         ["--role", "viewer", "--users", "50", "--sessions-per-user", "1"],
         impls=("bare", "ours", "ours_redis"),
         higher_is_better=True,

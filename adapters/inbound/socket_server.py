@@ -293,7 +293,9 @@ class SocketTransport:
         await self._sio.leave_room(sid, room, namespace=namespace)
 
     async def send(self, sid: str, event: str, payload: dict[str, Any], namespace: str) -> None:
-        await self._sio.emit(event, payload, to=sid, namespace=namespace)
+        # The socket is on this node: with a Redis manager, publishing it too would cost every reply a
+        # Redis round trip and every other node a message to decode and drop.
+        await self._sio.emit(event, payload, to=sid, namespace=namespace, ignore_queue=True)
 
     async def disconnect(self, sid: str, namespace: str) -> None:
         await self._sio.disconnect(sid, namespace=namespace)

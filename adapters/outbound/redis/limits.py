@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import math
@@ -14,60 +15,130 @@ from domain.rate_limit import Decision, RateRule
 log = logging.getLogger("vedfolnir.redis")
 
 # A sorted set of accepted hits per key: score = acceptance time in integer microseconds (exact in a
-# double up to 2**53, unlike float seconds), member = that time + a tag unique per call + an index.
+# double up to 2**53, unlike float seconds), member = that time + a tag unique per batch + an index.
 # Numbers go back to Redis through string.format('%.0f'): Lua's tostring keeps only 14 digits.
-_HIT = """
-local key = KEYS[1]
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local now
-if ARGV[5] ~= '' then
-  now = tonumber(ARGV[5])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+#
+# One call decides a whole batch of hits, in order, exactly as the same hits sent one by one would be
+# decided at the batch's instant: a key's log is read and trimmed on its first hit in the batch, then
+# counted in Lua (no entry can age out within one instant), and its accepted hits written at the end.
+# ARGV: tag, then per hit: key index, limit, window (us), cost, caller's now ('' = the server's TIME), ttl (ms).
+_HITS = """
+local function zadd_all(key, adds)
+  for first = 1, #adds, 2000 do
+    redis.call('ZADD', key, unpack(adds, first, math.min(first + 1999, #adds)))
+  end
 end
-local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-if newest[2] and tonumber(newest[2]) > now then
-  now = tonumber(newest[2])
+local tag = ARGV[1]
+local server_now
+local keys = {}
+local out = {}
+local hit = 0
+for base = 2, #ARGV, 6 do
+  hit = hit + 1
+  local ki = tonumber(ARGV[base])
+  local limit = tonumber(ARGV[base + 1])
+  local window = tonumber(ARGV[base + 2])
+  local cost = tonumber(ARGV[base + 3])
+  local now
+  if ARGV[base + 4] ~= '' then
+    now = tonumber(ARGV[base + 4])
+  else
+    if not server_now then
+      local t = redis.call('TIME')
+      server_now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    end
+    now = server_now
+  end
+  local key = KEYS[ki]
+  local st = keys[ki]
+  if st and (st.now ~= now or st.window ~= window) then
+    -- another instant or rule for this key (caller clocks): write what is pending, then read afresh
+    if #st.adds > 0 then zadd_all(key, st.adds) end
+    redis.call('PEXPIRE', key, st.ttl)
+    st = nil
+  end
+  if not st then
+    local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+    if newest[2] and tonumber(newest[2]) > now then
+      now = tonumber(newest[2])
+    end
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now - window))
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    st = {now = now, window = window, count = redis.call('ZCARD', key), oldest = tonumber(oldest[2]),
+          adds = {}, ttl = ARGV[base + 5]}
+    keys[ki] = st
+  end
+  now = st.now
+  if cost < 1 or st.count + cost > limit then
+    local reset = now
+    if st.oldest then reset = st.oldest + window end
+    out[#out + 1] = 0
+    out[#out + 1] = math.max(limit - st.count, 0)
+    out[#out + 1] = string.format('%.0f', reset)
+  else
+    local score = string.format('%.0f', now)
+    for i = 1, cost do
+      st.adds[#st.adds + 1] = score
+      st.adds[#st.adds + 1] = score .. ':' .. tag .. ':' .. hit .. ':' .. i
+    end
+    st.count = st.count + cost
+    st.ttl = ARGV[base + 5]
+    if not st.oldest then st.oldest = now end
+    out[#out + 1] = 1
+    out[#out + 1] = limit - st.count
+    out[#out + 1] = string.format('%.0f', st.oldest + window)
+  end
 end
-redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now - window))
-local count = redis.call('ZCARD', key)
-if cost < 1 or count + cost > limit then
-  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  local reset = now
-  if oldest[2] then reset = tonumber(oldest[2]) + window end
-  return {0, math.max(limit - count, 0), string.format('%.0f', reset)}
+for ki, st in pairs(keys) do
+  if #st.adds > 0 then
+    zadd_all(KEYS[ki], st.adds)
+    redis.call('PEXPIRE', KEYS[ki], st.ttl)
+  end
 end
-local score = string.format('%.0f', now)
-for i = 1, cost do
-  redis.call('ZADD', key, score, score .. ':' .. ARGV[4] .. ':' .. i)
-end
-redis.call('PEXPIRE', key, ARGV[6])
-local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-return {1, limit - count - cost, string.format('%.0f', tonumber(oldest[2]) + window)}
+return out
 """
 
 # With a caller clock the key's real-time TTL cannot follow the log's clock; keep logs at least this long.
 CALLER_CLOCK_MIN_TTL_MS = 600_000
+# Hits per script call: bounds how long one call holds Redis (it runs nothing else meanwhile).
+MAX_BATCH = 256
+
+
+class _Hit:
+    __slots__ = ("args", "future", "key")
+
+    def __init__(self, key: str, args: tuple[object, ...], future: asyncio.Future[Decision]) -> None:
+        self.key = key
+        self.args = args  # limit, window (us), cost, caller's now, ttl (ms)
+        self.future = future
 
 
 class RedisRateLimitStore:
-    """The RateLimitStore port: one sliding log per key, one round trip per hit, the Redis server's clock.
+    """The RateLimitStore port: one sliding log per key on the Redis server's clock, hits decided in batches.
+
+    Hits that arrive while a script call is in flight wait for the next one, which decides them all
+    in one round trip: under load a round trip is shared by every event that came in meanwhile, idle
+    it costs one call per hit as before. At most one call is in flight, so hits are decided in the
+    order they arrived, each exactly as if alone (see `_HITS`).
 
     The `now` each node passes is ignored by default: nodes' clocks drift apart, and a log fed by
     several clocks no longer bounds hits per window; `redis.call('TIME')` is the one clock all share.
     `trust_caller_clock=True` uses `now` instead (a single node, or tests on a fake clock).
     """
 
-    def __init__(self, redis: Redis, prefix: str = "vrt:rl:", *, trust_caller_clock: bool = False) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str = "vrt:rl:", *, trust_caller_clock: bool = False, max_batch: int = MAX_BATCH
+    ) -> None:
         self._redis = redis
         self._prefix = prefix
         self._trust_caller_clock = trust_caller_clock
-        self._script = redis.register_script(_HIT)
+        self._script = redis.register_script(_HITS)
         self._tag = secrets.token_hex(6)
         self._calls = itertools.count()
+        self._max_batch = max_batch
+        self._pending: list[_Hit] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self.round_trips = 0  # script calls made (for tests and the curious)
 
     async def hit(self, key: str, rule: RateRule, now: float, cost: int = 1) -> Decision:
         window_us = round(rule.window * 1_000_000)
@@ -78,11 +149,42 @@ class RedisRateLimitStore:
             )
         else:
             caller_now, ttl_ms = "", math.ceil(rule.window * 1000)
-        tag = f"{self._tag}{next(self._calls):x}"
-        allowed, remaining, reset_us = await self._script(
-            keys=[self._prefix + key], args=[rule.limit, window_us, cost, tag, caller_now, ttl_ms]
-        )
-        return Decision(bool(allowed), rule.limit, int(remaining), int(reset_us) / 1_000_000)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Decision] = loop.create_future()
+        self._pending.append(_Hit(self._prefix + key, (rule.limit, window_us, cost, caller_now, ttl_ms), future))
+        if self._flusher is None:
+            self._flusher = loop.create_task(self._flush())  # one task per batch, not per hit
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+                try:
+                    decisions = await self._decide(batch)
+                except Exception as exc:  # every hit of the batch fails alike (the failover store catches)
+                    for h in batch:
+                        if not h.future.done():
+                            h.future.set_exception(exc)
+                    continue
+                for h, decision in zip(batch, decisions, strict=True):
+                    if not h.future.done():
+                        h.future.set_result(decision)
+        finally:
+            self._flusher = None
+
+    async def _decide(self, batch: list[_Hit]) -> list[Decision]:
+        index: dict[str, int] = {}
+        args: list[object] = [f"{self._tag}{next(self._calls):x}"]
+        for h in batch:
+            args.append(index.setdefault(h.key, len(index) + 1))
+            args.extend(h.args)
+        self.round_trips += 1
+        flat = await self._script(keys=list(index), args=args)
+        return [
+            Decision(bool(flat[i]), int(h.args[0]), int(flat[i + 1]), int(flat[i + 2]) / 1_000_000)  # type: ignore[call-overload]
+            for i, h in zip(range(0, len(flat), 3), batch, strict=True)
+        ]
 
 
 # Holders by lease expiry in integer milliseconds on the server's clock; expired leases are dropped first.
