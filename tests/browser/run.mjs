@@ -187,6 +187,38 @@ try {
   check(Number(await admin.getAttribute("#chart", "data-points")) >= 2, "the chart has points");
   say("admin_saw_job_and_status");
 
+  // --- The review list: every caption waits for review; edit one (the counter follows), approve it and see
+  // it published live; reject and regenerate another; then approve and publish the rest in bulk.
+  await user.waitForFunction(() => Number(document.getElementById("reviews-panel").dataset.pending || 0) === 6, null, { timeout: WAIT });
+  const reviewIds = await user.$$eval("#reviews li.review", (nodes) => nodes.map((n) => n.dataset.item));
+  const one = `#reviews li[data-item="${reviewIds[0]}"]`;
+  const edited = `A grey cat & a <small> "dog"`;
+  await user.fill(`${one} .review-caption`, edited);
+  check((await user.textContent(`${one} .review-count`)) === `${edited.length} / 1000`, "the counter counts against Pixelfed's limit");
+  check((await user.getAttribute(`${one} a`, "href") || "").startsWith("https://pixelfed.example.com/p/"), "the item links to its post");
+  await user.click(`${one} .review-approve`);
+  await user.waitForSelector(`${one}[data-status="published"]`, { timeout: WAIT });
+  check((await user.inputValue(`${one} .review-caption`)) === edited, "the published caption is the edited text, decoded once");
+  check(await user.$eval(`${one} .review-caption`, (a) => a.readOnly), "a published caption is no longer editable");
+  say("review_edited_approved_published");
+  const two = `#reviews li[data-item="${reviewIds[1]}"]`;
+  await user.click(`${two} .review-reject`);
+  await user.waitForSelector(`${two}[data-status="rejected"]`, { timeout: WAIT });
+  const rejectedVersion = Number(await user.getAttribute(two, "data-version"));
+  await user.click(`${two} .review-regenerate`);
+  await user.waitForFunction(([sel, v]) => {
+    const node = document.querySelector(sel);
+    return node && node.dataset.status === "pending" && Number(node.dataset.version) > v;
+  }, [two, rejectedVersion], { timeout: WAIT });
+  say("review_rejected_and_regenerated");
+  await user.click("#review-bulk");
+  await user.waitForSelector('#publish-progress[data-remaining="0"]', { timeout: WAIT });
+  await user.waitForFunction(() => document.getElementById("reviews-panel").dataset.published === "6", null, { timeout: WAIT });
+  check((await user.textContent("#publish-progress")).includes("5 published"), "the bulk progress counted its five");
+  await admin.waitForSelector('#activity li[data-user="demo"][data-activity="caption_published"]', { timeout: WAIT });
+  await shoot(user, "reviews.png");
+  say("bulk_published_live");
+
   // --- A notification through the HTTP API: a toast whose text is exactly what was sent, then gone.
   const title = `Tom & Jerry <b>bold</b> "quoted" it's`;
   const sent = await api("/api/v1/notifications", { user_id: userId, title, message: "<img src=x onerror=alert(1)>", type: "success", auto_dismiss: true, dismiss_timeout: 2500 });

@@ -3,6 +3,7 @@
 // from the realtime socket (see client.js). Payload strings are decoded once and set as textContent.
 
 import { callService, connectRealtime, decodeEntities, describeError } from "./client.js";
+import { loadReviews, reviewHandlers, startReviews } from "./review.js";
 import { $, el, safeLink, seconds, setConnection, showAuth, signedIn, toast } from "./ui.js";
 
 const ACTIVE = new Set(["queued", "running", "paused", "pause-requested"]);
@@ -145,6 +146,7 @@ if (me) {
   for (const id of ["job", "platforms-panel"]) $(id).hidden = false;
   if (me.role === "admin") $("admin-link").hidden = false;
   setJobState("idle");
+  startReviews(me);
   rt = connectRealtime({
     namespace: "/",
     csrfToken: me.csrf_token,
@@ -154,6 +156,7 @@ if (me) {
       if (state === "connected") {
         setConnection("connected", detail);
         rt?.emit("request_caption_status", {}).then((r) => r && !r.error_code && handlers.caption_status_response(r), () => {});
+        loadReviews();
       } else if (state === "joined") {
         $("job").dataset.rooms = detail && detail.success ? decodeEntities(detail.room_name) : "";
       } else if (state === "disconnected") {
@@ -165,12 +168,13 @@ if (me) {
     },
     onEvent(name, data) {
       if (handlers[name]) handlers[name](data);
+      if (reviewHandlers[name]) reviewHandlers[name](data);
     },
     onError(payload) {
       toast({ type: "error", title: payload.error_code || "error", message: payload.error_message || payload.message || "", dismiss_timeout: 8000 });
     },
     onAuth(payload) {
-      showAuth(payload, "job", "platforms-panel");
+      showAuth(payload, "job", "platforms-panel", "reviews-panel");
     },
   });
   $("start").addEventListener("click", async () => {
