@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.inbound.http_api import HttpApi, HttpUseCases
 from adapters.inbound.logging_setup import bind_user_lookup
 from adapters.inbound.metrics_http import METRICS_KEY, register_metrics, serve_metrics
+from adapters.inbound.outbound_budget import OutboundLimits
 from adapters.inbound.pages import register_pages
 from adapters.inbound.periodic import every
 from adapters.inbound.review_pages import review_session_routes
@@ -128,6 +129,9 @@ class Settings(BaseSettings):
     max_connections_per_user: int = 5
     connect_attempts_per_hour: int = 100
     max_message_bytes: int = 10 * 1024
+    socket_outbound_max_packets: int = 1000
+    socket_outbound_max_bytes: int = 1024 * 1024
+    socket_write_timeout_seconds: float = 10.0
     system_status_interval: float = 10.0
     session_check_interval: float = 2.0
     demo_mode: bool = False
@@ -222,6 +226,12 @@ class Settings(BaseSettings):
             connect_attempts=RateRule(self.connect_attempts_per_hour, 3600.0),
             connections_per_user=self.max_connections_per_user,
             max_message_bytes=self.max_message_bytes,
+        )
+
+    @property
+    def outbound_limits(self) -> OutboundLimits:
+        return OutboundLimits(
+            self.socket_outbound_max_packets, self.socket_outbound_max_bytes, self.socket_write_timeout_seconds
         )
 
     @property
@@ -420,7 +430,12 @@ class Container(containers.DeclarativeContainer):
         ),
     )
     sio = providers.Singleton(
-        create_socket_server, settings.provided.cors_origins, settings.provided.max_message_bytes, security, manager
+        create_socket_server,
+        settings.provided.cors_origins,
+        settings.provided.max_message_bytes,
+        security,
+        manager,
+        settings.provided.outbound_limits,
     )
     transport = providers.Singleton(SocketTransport, sio)
     publisher = providers.Singleton(SocketPublisher, sio)

@@ -7,7 +7,8 @@ import html
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from enum import Enum
+from typing import Any, Final
 
 from application.connect import EndConnections
 from application.connections import Connection, ConnectionRegistry
@@ -28,6 +29,18 @@ class Reply:
     event: str
     payload: Payload
 
+
+class Unanswered(Enum):
+    """An event deliberately left without any answer (not even an empty ack)."""
+
+    UNANSWERED = "unanswered"
+
+
+UNANSWERED: Final = Unanswered.UNANSWERED
+
+# After a rate-limit refusal is answered, further refusals to the same socket within this many seconds
+# are dropped unanswered (counted, not logged): refusals must not be an amplifier.
+REFUSAL_QUIET_SECONDS = 1.0
 
 UseCase = Callable[[Connection, dict[str, Any]], Awaitable[Reply]]
 
@@ -65,8 +78,13 @@ class ClientEventGate:
         self._limits = limits
         self._measure = measure
 
-    async def handle(self, sid: str, event: Any, args: tuple[Any, ...]) -> Payload | None:
-        """The reply payload (also sent as an event), or None when the socket was ended."""
+    async def handle(
+        self, sid: str, event: Any, args: tuple[Any, ...], ack: bool = True
+    ) -> Payload | Unanswered | None:
+        """The reply payload (also sent as an event), None when the socket was ended, or UNANSWERED.
+
+        `ack`: whether the client asked for an ack; a rate-limit refusal is then answered by the ack only.
+        """
         conn = self._registry.get(sid)
         if conn is None:
             return None
@@ -86,9 +104,14 @@ class ClientEventGate:
                 )
             decision = await self._rates.hit(message_key(conn.user.id), self._limits.messages, now)
             if not decision.allowed:
+                if now < conn.refusal_quiet_until:
+                    self._security.count("rate_limited")
+                    return UNANSWERED
+                conn.refusal_quiet_until = now + REFUSAL_QUIET_SECONDS
                 self._security.record("rate_limited", user_id=conn.user.id, event=name)
                 payload = self._outbox.stamp(messages.rate_limited(decision, name), correlation_id)
-                await self._outbox.to_socket(sid, conn.namespace, events.RATE_LIMIT_EXCEEDED, payload)
+                if not ack:
+                    await self._outbox.to_socket(sid, conn.namespace, events.RATE_LIMIT_EXCEEDED, payload)
                 return payload
             if len(args) > 1:
                 raise DomainError(ErrorCode.INVALID_MESSAGE, "An event carries one JSON object at most")

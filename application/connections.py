@@ -19,6 +19,7 @@ class Connection:
     expires_at: float
     revoked: bool = False
     rooms: frozenset[str] = frozenset()  # rooms joined on request (the automatic room is not listed)
+    refusal_quiet_until: float = 0.0  # rate-limit refusals before this time go unanswered
 
     @property
     def csrf_proven(self) -> bool:

@@ -23,6 +23,12 @@ class SecurityEvents:
         "oversized_message",
         "binary_refused",
         "malformed_packet",
+        "slow_consumer",
+        "write_timeout",
+        "connect_flood",
+        "handshake_rate_limited",
+        "handshake_timeout",
+        "second_identity",
     )
 
     def __init__(self) -> None:
@@ -36,6 +42,10 @@ class SecurityEvents:
             " ".join(f"{k}={_logfmt(v)}" for k, v in sorted(fields.items())),
             extra={"security_event": kind, **{f"sec_{k}": v for k, v in fields.items()}},
         )
+
+    def count(self, kind: str) -> None:
+        """Counted without a log record: for repeats that would flood the log."""
+        self.counts[kind] += 1
 
     def summary(self) -> dict[str, int]:
         return {kind: self.counts[kind] for kind in self.KINDS if self.counts[kind]}

@@ -7,6 +7,7 @@ import ipaddress
 import logging
 import time
 from collections.abc import Iterable
+from contextvars import ContextVar
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
@@ -20,9 +21,10 @@ from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
 from adapters.inbound.log_safety import quiet_engine_logger
+from adapters.inbound.outbound_budget import BudgetQueue, OutboundLimits
 from adapters.observability import log_context
 from adapters.outbound.direct_delivery import DirectManager
-from application.client_events import ClientEventGate
+from application.client_events import UNANSWERED, ClientEventGate
 from application.connect import ConnectClient, DisconnectClient
 from application.ports import Clock, TokenSource
 from application.security import SecurityEvents
@@ -47,6 +49,16 @@ class OrjsonModule:
 
 INVALID_EVENT_NAME = "\u0000invalid-event-name"
 
+# Whether the event being handled asked for an ack: set by GuardedServer._handle_event, read by the gateway
+# in the same task (handlers run inline: async_handlers=False).
+ACK_WANTED: ContextVar[bool] = ContextVar("ack_wanted", default=True)
+
+# How a refusal left unanswered (see ClientEventGate) is counted in the metrics.
+QUIET_REFUSAL = {"error_code": ErrorCode.RATE_LIMIT_EXCEEDED.value}
+
+# Namespace CONNECT packets one Engine.IO connection may send; a real client sends one per namespace.
+MAX_CONNECTS_PER_ENGINE_CONNECTION = 10
+
 
 class GuardedServer(socketio.AsyncServer):
     """python-socketio with three doors closed.
@@ -65,6 +77,8 @@ class GuardedServer(socketio.AsyncServer):
         sock = self.eio.sockets.get(eio_sid)
         if sock is not None and type(sock) is AsyncSocket:
             sock.__class__ = QuickPollSocket  # before its writer starts: the socket is seconds old
+        if sock is not None and isinstance(sock.queue, BudgetQueue):
+            sock.queue.owner = sock
         return await super()._handle_eio_connect(eio_sid, environ)
 
     async def _handle_event(self, eio_sid, namespace, id, data):  # type: ignore[no-untyped-def]
@@ -72,6 +86,7 @@ class GuardedServer(socketio.AsyncServer):
             data = [INVALID_EVENT_NAME]
         elif not isinstance(data[0], str) or data[0] in self.reserved_events or data[0] == "*":
             data = [INVALID_EVENT_NAME, *data[1:]]
+        ACK_WANTED.set(id is not None)
         return await super()._handle_event(eio_sid, namespace, id, data)
 
     async def _handle_eio_message(self, eio_sid, data):  # type: ignore[no-untyped-def]
@@ -89,6 +104,8 @@ class GuardedServer(socketio.AsyncServer):
         if kind == sio_packet.ACK:
             return await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
         if kind == sio_packet.CONNECT:
+            if self._connect_flood(eio_sid):
+                return None
             return await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
         if kind == sio_packet.DISCONNECT:
             return await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
@@ -112,6 +129,20 @@ class GuardedServer(socketio.AsyncServer):
     def _record(self, kind: str) -> None:
         if self.security is not None:
             self.security.record(kind)
+
+    def _connect_flood(self, eio_sid: str) -> bool:
+        """Past MAX_CONNECTS_PER_ENGINE_CONNECTION namespace CONNECTs, the connection is dropped: each
+        CONNECT is answered (accepted or refused), so repeating it on a socket that never reads would queue
+        answers without end while the connect-attempt limit only changes which answer is queued."""
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is None:
+            return True
+        sock.namespace_connects = getattr(sock, "namespace_connects", 0) + 1
+        if sock.namespace_connects <= MAX_CONNECTS_PER_ENGINE_CONNECTION:
+            return False
+        if isinstance(sock.queue, BudgetQueue):
+            sock.queue.drop("connect_flood")
+        return True
 
 
 class QuickPollSocket(AsyncSocket):
@@ -164,15 +195,37 @@ class GuardedWebSocket(engineio_aiohttp.WebSocket):
     - A broadcast's text is encoded to UTF-8 once, not once per socket.
     """
 
+    _transport: asyncio.Transport | None = None
+
     async def __call__(self, environ: dict[str, Any]) -> Any:
         request = environ["aiohttp.request"]
         self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
         await self._sock.prepare(request)
         self.environ = environ
+        self._transport = request.transport
+        owner = getattr(self.handler, "__self__", None)  # the engine socket whose _websocket_handler runs us
+        if owner is not None and isinstance(owner.queue, BudgetQueue):
+            owner.queue.transport = request.transport
         await self.handler(self)
         return self._sock
 
     async def send(self, message: str | bytes) -> None:
+        transport = self._transport
+        if transport is None or not transport.get_write_buffer_size():
+            await self._send(message)
+            return
+        # The client is behind: bound the wait for its TCP window, or the writer could block forever.
+        try:
+            async with asyncio.timeout(getattr(self.server, "outbound", OutboundLimits()).write_timeout):
+                await self._send(message)
+        except TimeoutError:
+            security = getattr(self.server, "security", None)
+            if security is not None:
+                security.record("write_timeout", pending_bytes=transport.get_write_buffer_size())
+            transport.abort()
+            raise ConnectionResetError("write timeout") from None
+
+    async def _send(self, message: str | bytes) -> None:
         if isinstance(message, bytes):
             await self._sock.send_bytes(message)
             return
@@ -211,6 +264,7 @@ def create_socket_server(
     max_message_bytes: int,
     security: SecurityEvents | None = None,
     manager: socketio.AsyncManager | None = None,
+    outbound: OutboundLimits | None = None,
 ) -> socketio.AsyncServer:
     server = GuardedServer(
         async_mode="aiohttp",
@@ -227,6 +281,8 @@ def create_socket_server(
     )
     server.security = security
     server.eio.origin_policy = OriginPolicy(cors_origins, security)
+    server.eio.outbound = outbound or OutboundLimits()
+    server.eio.security = security
     server.eio._async = {**server.eio._async, "websocket": GuardedWebSocket}
     return server
 
@@ -271,6 +327,12 @@ class GuardedEngine(engineio.AsyncServer):
     """
 
     origin_policy: OriginPolicy | None = None
+    outbound: OutboundLimits = OutboundLimits()
+    security: SecurityEvents | None = None
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue[Any]:
+        """Each socket's outgoing queue, bounded by the outbound budget (see outbound_budget.py)."""
+        return BudgetQueue(self.outbound, self.security)
 
     async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
         if self.origin_policy is not None and args and isinstance(args[0], web.BaseRequest):
@@ -395,7 +457,11 @@ class SocketGateway:
     async def _on_event(self, event: Any, sid: str, *args: Any) -> Any:
         context = log_context.socket_event.set((sid, event, args))
         try:
-            answer = await self._gate.handle(sid, event, args)
+            answer = await self._gate.handle(sid, event, args, ack=ACK_WANTED.get())
+            if answer is UNANSWERED:
+                if self._metrics is not None:
+                    self._metrics.client_event(event, QUIET_REFUSAL)
+                return self._sio.not_handled
             if self._metrics is not None:
                 self._metrics.client_event(event, answer)
             return answer

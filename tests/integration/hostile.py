@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import re
+import socket
+import struct
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -158,3 +161,94 @@ async def settle_rss(server: ServerProcess, seconds: float = 1.5) -> int:
             return now
         last = now
     return last
+
+
+class NeverReader:
+    """A WebSocket client with a tiny receive window that writes frames and never reads a byte."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.frames_sent = 0
+
+    @classmethod
+    async def open(cls, url: str, rcvbuf: int = 4096) -> NeverReader:
+        host, port = url.removeprefix("http://").split(":")
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (
+            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+            f"Host: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        await asyncio.get_running_loop().sock_sendall(sock, request.encode())
+        return cls(sock)
+
+    async def send(self, text: str, times: int = 1) -> bool:
+        """`times` copies of one frame in one write; False once the server has dropped the connection."""
+        try:
+            await asyncio.wait_for(asyncio.get_running_loop().sock_sendall(self.sock, ws_frame(text) * times), 2)
+        except (OSError, TimeoutError):
+            return False
+        self.frames_sent += times
+        return True
+
+    def dropped(self) -> bool:
+        """Whether the server reset or closed the connection (without reading the unread backlog)."""
+        if self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+            return True
+        try:
+            self.sock.send(ws_frame("6"))  # an Engine.IO NOOP: harmless to a live server
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+        return False
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def ws_frame(text: str) -> bytes:
+    """One masked text frame (mask key zero: the payload goes as is)."""
+    payload = text.encode()
+    n = len(payload)
+    if n < 126:
+        header = struct.pack("!BB", 0x81, 0x80 | n)
+    elif n < 65536:
+        header = struct.pack("!BBH", 0x81, 0x80 | 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x81, 0x80 | 127, n)
+    return header + b"\x00\x00\x00\x00" + payload
+
+
+class RssWatch:
+    """Samples a process's RSS in the background; `peak` is the highest seen."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.server = server
+        self.baseline = server.rss()
+        self.peak = self.baseline
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> RssWatch:
+        self._task = asyncio.get_running_loop().create_task(self._sample())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self.peak = max(self.peak, self.server.rss())
+
+    async def _sample(self) -> None:
+        while True:
+            self.peak = max(self.peak, self.server.rss())
+            await asyncio.sleep(0.1)
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.baseline) / MB

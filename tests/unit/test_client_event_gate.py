@@ -9,6 +9,7 @@ from dependency_injector import providers
 
 import bootstrap
 from adapters.outbound.memory.publisher import RecordingPublisher, RecordingTransport
+from application.client_events import UNANSWERED
 
 
 @dataclass
@@ -49,7 +50,23 @@ async def test_rate_limit_counts_before_csrf_and_refusals_do_not_count(world) ->
     assert (await gate.handle("sid1", "request_caption_status", (ok,)))["error_code"] == "RATE_LIMIT_EXCEEDED"
     clock.t += 5.001  # the first three hits have left the window; the refused ones never entered it
     assert (await gate.handle("sid1", "request_caption_status", (ok,)))["is_active"] is False
-    assert [d.event for d in transport.sent].count("rate_limit_exceeded") == 2
+    assert [d.event for d in transport.sent].count("rate_limit_exceeded") == 0  # answered by the ack alone
+
+
+async def test_a_refusal_is_answered_once_and_repeats_go_unanswered(world) -> None:  # type: ignore[no-untyped-def]
+    container, clock, transport, session = world
+    gate = container.gate()
+    ok = {"csrf_token": session.csrf_token}
+    for _ in range(3):
+        await gate.handle("sid1", "request_caption_status", (ok,))
+    assert (await gate.handle("sid1", "request_caption_status", (ok,), ack=False))["remaining"] == 0
+    assert await gate.handle("sid1", "request_caption_status", (ok,), ack=True) is UNANSWERED
+    assert await gate.handle("sid1", "request_caption_status", (ok,), ack=False) is UNANSWERED
+    assert [d.event for d in transport.sent].count("rate_limit_exceeded") == 1  # the event, as no ack was asked
+    clock.t += 1.001
+    assert (await gate.handle("sid1", "request_caption_status", (ok,)))["error_code"] == "RATE_LIMIT_EXCEEDED"
+    assert [d.event for d in transport.sent].count("rate_limit_exceeded") == 1
+    assert container.security().counts["rate_limited"] == 4
 
 
 async def test_an_expired_session_is_ended_before_its_event_runs(world) -> None:  # type: ignore[no-untyped-def]

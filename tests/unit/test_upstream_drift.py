@@ -38,6 +38,7 @@ RECORDED = {
     "engineio.async_drivers.aiohttp.WebSocket.send": "1877fcf988867dd2",
     "engineio.async_drivers.aiohttp.WebSocket.wait": "70bd361b65f49eb7",
     "engineio.async_server.AsyncServer._handle_connect": "a47d4a5c5e429da3",
+    "engineio.async_server.AsyncServer.create_queue": "543bcd6f4eecbaa3",
     "engineio.async_server.AsyncServer.handle_request": "7a4971c7500e6422",
     "engineio.async_socket.AsyncSocket._upgrade_websocket": "35cbe5112b598f6a",
     "engineio.async_socket.AsyncSocket._websocket_handler": "2822186d44689f3a",
