@@ -61,6 +61,9 @@ class PublishCaptions:
                 if not await self._reviews.save(claimed):
                     continue  # another publisher took it, or a reviewer changed it
                 progressed = True
+                await self._outbox.to_user(
+                    claimed.user_id, events.REVIEW_ITEM_UPDATED, messages.review_item_updated(claimed, "publishing")
+                )
                 if await self._publish(claimed):
                     settled += 1
             if not progressed:

@@ -60,13 +60,20 @@ class ReviewQueue:
         self._users = users
 
     async def from_request(self, params: Any) -> list[ReviewItem]:
-        fields = validate(events.REVIEW_LIST_SCHEMA, _numbers(params, "user_id", "limit"))
+        fields = validate(events.REVIEW_LIST_SCHEMA, _numbers(params, "user_id", "owner_id", "limit"))
         status = ReviewStatus(fields["status"]) if "status" in fields else None
-        return await self.list(fields["user_id"], status, fields.get("limit", 200))
+        return await self.list(fields["user_id"], status, fields.get("limit", 200), fields.get("owner_id"))
 
-    async def list(self, actor_id: int, status: ReviewStatus | None = None, limit: int = 200) -> list[ReviewItem]:
+    async def list(
+        self, actor_id: int, status: ReviewStatus | None = None, limit: int = 200, owner_id: int | None = None
+    ) -> list[ReviewItem]:
+        """Without `owner_id`, an admin sees everyone's items and anyone else their own."""
         actor = await _actor(self._users, actor_id)
-        owner = None if actor.is_admin else actor.id
+        if owner_id is not None and not can_read(actor, owner_id):
+            raise DomainError(
+                ErrorCode.AUTH_INSUFFICIENT_PRIVILEGES, "You may only list your own captions", owner_id=owner_id
+            )
+        owner = owner_id if owner_id is not None else (None if actor.is_admin else actor.id)
         return await self._reviews.find(owner, [status] if status else None, limit)
 
     async def get(self, actor_id: int, item_id: str) -> ReviewItem:

@@ -121,6 +121,7 @@ REVIEW_ACTION_SCHEMA: Final = {
 }
 REVIEW_LIST_SCHEMA: Final = {
     "user_id": Field("int", required=True, minimum=1, maximum=2**53),
+    "owner_id": Field("int", minimum=1, maximum=2**53),
     "status": Field("str", choices=REVIEW_STATUSES),
     "limit": Field("int", minimum=1, maximum=500),
 }

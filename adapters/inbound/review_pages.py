@@ -19,7 +19,8 @@ def review_session_routes(queue: ReviewQueue, captions: ReviewCaptions) -> list[
         return {**body, "user_id": user.id} if isinstance(body, dict) else body
 
     async def listed(user: User, params: dict[str, str], _body: Any) -> tuple[int, dict[str, Any]]:
-        found = await queue.from_request({**params, "user_id": user.id})
+        # the page shows the signed-in user's own captions (the ones whose events reach it), admins included
+        found = await queue.from_request({**params, "user_id": user.id, "owner_id": user.id})
         return 200, {"items": [review_messages.review_item(item) for item in found]}
 
     async def acted(user: User, params: dict[str, str], body: Any) -> tuple[int, dict[str, Any]]:

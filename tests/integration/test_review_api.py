@@ -133,6 +133,10 @@ async def test_roles_decide_who_reviews_what(sqlite_server: Server) -> None:
         assert status == 404 and body["data"]["error_code"] == "NOT_FOUND"
         status, body = await server.api("GET", f"/api/v1/reviews?user_id={admin.id}")
         assert len(body["items"]) == len(items)
+        status, body = await server.api("GET", f"/api/v1/reviews?user_id={admin.id}&owner_id={other.id}")
+        assert status == 200 and body["items"] == []
+        status, body = await server.api("GET", f"/api/v1/reviews?user_id={other.id}&owner_id={demo.user_id}")
+        assert status == 403 and body["data"]["error_code"] == "AUTH_INSUFFICIENT_PRIVILEGES"
         status, body = await server.api("POST", path + "/reject", {"user_id": admin.id})
         assert status == 200 and body["reviewed_by"] == admin.id
         status, body = await server.api("GET", "/api/v1/reviews?user_id=abc")
