@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.inbound.api_docs.routes import register_api_docs
 from adapters.inbound.http_api import HttpApi, HttpUseCases
 from adapters.inbound.logging_setup import bind_user_lookup
 from adapters.inbound.metrics_http import METRICS_KEY, register_metrics, serve_metrics
@@ -648,6 +649,7 @@ def build_app(container: Container) -> web.Application:
         container.metrics(),
     )
     _observe(container, app)
+    register_api_docs(app)
     HttpApi(
         HttpUseCases(
             container.start_job(),
