@@ -150,6 +150,7 @@ class Settings(BaseSettings):
     job_lease_seconds: float = 15.0
     worker_poll_seconds: float = 1.0
     job_recheck_seconds: float = 5.0
+    job_max_attempts: int = 3
     post_source: Literal["demo", "mastodon"] = "demo"
     caption_generator: Literal["demo", "ollama"] = "demo"
     platform_token_key: str | None = None
@@ -507,6 +508,7 @@ class Container(containers.DeclarativeContainer):
         clock,
         settings.provided.job_recheck_seconds,
         intake=review_intake,
+        max_attempts=settings.provided.job_max_attempts,
     )
     scheduler = providers.Singleton(InProcessJobScheduler, run_job)
     jobs_mode = providers.Callable(lambda s: "inline" if s.jobs_inline else "workers", settings)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from domain.errors import DomainError, ErrorCode
 from domain.health import ComponentHealth
 from domain.identity import Role, Session, User
 from domain.jobs import CaptionJob, CaptionResult, JobStatus, PostImage
@@ -113,6 +114,20 @@ class JobRepository(Protocol):
         ...
 
     async def results(self, job_id: str) -> list[CaptionResult]: ...
+
+    async def begin_attempt(self, job_id: str) -> int | None:
+        """Counts a run of an active job, atomically; the count since its last stored outcome (None if inactive).
+
+        `add_result` sets the count back to zero: only runs that keep dying before storing anything add up.
+        """
+        ...
+
+
+class StorageFailed(DomainError):
+    """The database failed an operation (unreachable, timed out, refused the statement); asking again may work."""
+
+    def __init__(self) -> None:
+        super().__init__(ErrorCode.DATABASE_ERROR, "The database could not complete the operation; try again shortly")
 
 
 class JobAlreadyActive(Exception):

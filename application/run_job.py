@@ -18,6 +18,7 @@ from application.ports import (
 )
 from application.review_ports import CaptionIntake
 from domain import events, messages
+from domain.errors import ErrorCode
 from domain.identity import User
 from domain.jobs import CaptionJob, CaptionResult, JobStatus, PostImage
 from domain.platforms import PlatformConnection, PlatformStatus
@@ -38,9 +39,11 @@ class RunCaptionJob:
         clock: Clock,
         recheck_seconds: float = 5.0,
         intake: CaptionIntake | None = None,
+        max_attempts: int = 3,
     ) -> None:
         self._intake = intake  # every caption goes to the review queue
         self._recheck_seconds = recheck_seconds
+        self._max_attempts = max_attempts
         self._jobs = jobs
         self._users = users
         self._platforms = platforms
@@ -51,8 +54,24 @@ class RunCaptionJob:
         self._clock = clock
 
     async def __call__(self, job_id: str) -> None:
-        job = await self._jobs.get(job_id)
-        if job is None or not job.is_active:
+        """Runs the job to its end; whatever goes wrong ends it as failed, said to the user, never silently."""
+        try:
+            await self._run(job_id)
+        except Exception:
+            log.exception("caption job %s failed unexpectedly", job_id)
+            await self._fail_unexpectedly(job_id)
+
+    async def _run(self, job_id: str) -> None:
+        job = await self._runnable(job_id)  # a paused job waits first: restarts while paused cost no attempt
+        if job is None:
+            return
+        attempts = await self._jobs.begin_attempt(job_id)
+        if attempts is None:
+            return
+        if attempts > self._max_attempts:
+            runs = attempts - 1
+            message = f"Stopped: {runs} run{'s' if runs != 1 else ''} in a row ended before storing a post"
+            await self._fail(job, None, ErrorCode.CAPTION_GENERATION_FAILED.value, message, False)
             return
         user = await self._users.get(job.user_id)
         platform = await self._platforms.get(job.platform_id)
@@ -201,11 +220,23 @@ class RunCaptionJob:
                 announced = True
             await self._signals.wait(job_id, self._recheck_seconds)
 
+    async def _fail_unexpectedly(self, job_id: str) -> None:
+        """Ends a job whose run raised; if even that fails, the job stays active and its next run is an attempt."""
+        try:
+            job = await self._jobs.get(job_id)
+            if job is None or not job.is_active:
+                return  # it ended (completed, cancelled) before the error: that outcome stands
+            message = "Caption generation stopped on an unexpected error; the server log has the details"
+            await self._fail(job, None, ErrorCode.CAPTION_GENERATION_FAILED.value, message, True)
+        except Exception:
+            log.exception("could not record the failure of caption job %s", job_id)
+
     async def _fail(
         self, job: CaptionJob, post_id: str | None, error_type: str, message: str, retry_possible: bool
     ) -> None:
         job.finish(JobStatus.FAILED, self._clock.now())
-        await self._jobs.transition(job, (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED))
+        if not await self._jobs.transition(job, (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.PAUSED)):
+            return  # it ended otherwise meanwhile (a cancel): that end was already announced
         self._signals.forget(job.id)
         await self._outbox.to_user(
             job.user_id,

@@ -73,6 +73,7 @@ class CaptionJob:
     current_post_id: str | None = None
     current_post_url: str | None = None
     pause_reason: str | None = None
+    attempts: int = 0  # runs begun since the job last stored a post's outcome
 
     @property
     def is_active(self) -> bool:

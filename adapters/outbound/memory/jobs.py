@@ -75,9 +75,17 @@ class InMemoryJobRepository:
             return True  # the first outcome of a post stands; counting it again would inflate the job
         results[result.post_id] = result
         self._copy_fields(job, PROGRESS_FIELDS)
+        self._jobs[job.id] = replace(self._jobs[job.id], attempts=0)
         if stored.status is JobStatus.RUNNING:
             self._copy_fields(job, ("running_seconds", "resumed_at"))
         return True
+
+    async def begin_attempt(self, job_id: str) -> int | None:
+        stored = self._jobs.get(job_id)
+        if stored is None or stored.status not in ACTIVE_STATUSES:
+            return None
+        self._jobs[job_id] = replace(stored, attempts=stored.attempts + 1)
+        return stored.attempts + 1
 
     async def results(self, job_id: str) -> list[CaptionResult]:
         return list(self._results.get(job_id, {}).values())

@@ -35,7 +35,8 @@ class InProcessJobScheduler:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("caption job %s stopped on an error; it resumes at the next start", job_id)
+            # the runner ends a failing job itself; this is a failure it could not even record (database down)
+            log.exception("caption job %s stopped on an error; its next start or claim is another attempt", job_id)
         finally:
             if self._after is not None:
                 try:

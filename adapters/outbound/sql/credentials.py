@@ -7,11 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.outbound.crypto import TokenCipher
 from adapters.outbound.sql.convert import now_dt
+from adapters.outbound.sql.errors import storage_errors
 from adapters.outbound.sql.tables import platform_credentials as credentials
 from application.ports import PlatformUnavailable
 from domain.platforms import PlatformConnection
 
 
+@storage_errors
 class SqlPlatformCredentials:
     def __init__(self, engine: AsyncEngine, cipher: TokenCipher) -> None:
         self._engine = engine

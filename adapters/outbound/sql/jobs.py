@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.outbound.sql.convert import SqlRow, now_dt, to_dt, to_dt_or_none, to_epoch, to_epoch_or_none
+from adapters.outbound.sql.errors import storage_errors
 from adapters.outbound.sql.tables import caption_jobs as jobs
 from adapters.outbound.sql.tables import caption_results as results
 from application.ports import JobAlreadyActive
@@ -93,6 +94,7 @@ def _insert_new_result(dialect: str) -> Insert:
     raise NotImplementedError(f"no upsert for {dialect}")
 
 
+@storage_errors
 class SqlJobRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -158,7 +160,9 @@ class SqlJobRepository:
         try:
             async with self._engine.begin() as conn:
                 # Writing the counts first takes the job's row lock, so a cancel cannot slip in between.
-                counted = await conn.execute(update(jobs).where(jobs.c.id == job.id, active).values(**_progress(job)))
+                counted = await conn.execute(
+                    update(jobs).where(jobs.c.id == job.id, active).values(**_progress(job), attempts=0)
+                )
                 if counted.rowcount != 1:
                     exists = (await conn.execute(select(jobs.c.id).where(jobs.c.id == job.id))).first()
                     if exists is None:
@@ -177,6 +181,18 @@ class SqlJobRepository:
         except IntegrityError as exc:  # only the job foreign key is left to break
             raise LookupError(f"no job {job.id!r}") from exc
         return True
+
+    async def begin_attempt(self, job_id: str) -> int | None:
+        active = jobs.c.status.in_(_values(ACTIVE_STATUSES))
+        statement = (
+            update(jobs)
+            .where(jobs.c.id == job_id, active)
+            .values(attempts=jobs.c.attempts + 1)
+            .returning(jobs.c.attempts)
+        )
+        async with self._engine.begin() as conn:
+            count = (await conn.execute(statement)).scalar_one_or_none()
+        return int(count) if count is not None else None
 
     async def results(self, job_id: str) -> list[CaptionResult]:
         query = select(results).where(results.c.job_id == job_id).order_by(results.c.id)

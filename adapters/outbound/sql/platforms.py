@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.outbound.sql.convert import SqlRow, to_dt, to_epoch_or_none
+from adapters.outbound.sql.errors import storage_errors
 from adapters.outbound.sql.tables import platform_connections as platforms
 from domain.platforms import PlatformConnection, PlatformStatus, PlatformType
 
@@ -23,6 +24,7 @@ def _platform(row: SqlRow) -> PlatformConnection:
     )
 
 
+@storage_errors
 class SqlPlatformRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.outbound.sql.convert import SqlRow, to_dt, to_epoch
+from adapters.outbound.sql.errors import storage_errors
 from adapters.outbound.sql.tables import sessions, users
 from domain.identity import Session
 
@@ -33,6 +34,7 @@ def _chunks(ids: Iterable[str]) -> list[list[str]]:
     return [unique[i : i + _CHUNK] for i in range(0, len(unique), _CHUNK)]
 
 
+@storage_errors
 class SqlSessionRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

@@ -92,6 +92,8 @@ caption_jobs = Table(
     Column("current_post_id", String(200), nullable=True),
     Column("current_post_url", Text, nullable=True),
     Column("pause_reason", Text, nullable=True),
+    # runs begun since the job last stored a post (see JobRepository.begin_attempt)
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
     Index("ix_caption_jobs_user_id_created_at", "user_id", "created_at"),
     # One queued/running/paused job per user, enforced by the database itself.
     Index(

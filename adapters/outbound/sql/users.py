@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.outbound.sql.convert import SqlRow, now_dt
+from adapters.outbound.sql.errors import storage_errors
 from adapters.outbound.sql.tables import users
 from domain.identity import Role, User
 
@@ -17,6 +18,7 @@ def _user(row: SqlRow) -> User:
     return User(id=row.id, username=row.username, role=Role(row.role), active=row.active)
 
 
+@storage_errors
 class SqlUserRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

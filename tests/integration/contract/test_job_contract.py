@@ -324,3 +324,19 @@ async def test_with_status_filters_and_orders_by_creation(backend: Backend) -> N
     assert [job.id for job in await backend.jobs.with_status([JobStatus.COMPLETED])] == ["done"]
     assert await backend.jobs.with_status([JobStatus.FAILED]) == []
     assert await backend.jobs.with_status([]) == []
+
+
+async def test_attempts_count_runs_until_a_post_is_stored_and_only_of_active_jobs(backend: Backend) -> None:
+    job = _job("j1", status=JobStatus.RUNNING, total_posts=3)
+    await backend.jobs.add(job)
+    assert [await backend.jobs.begin_attempt("j1") for _ in range(3)] == [1, 2, 3]
+    assert (await backend.jobs.get("j1")).attempts == 3  # type: ignore[union-attr]
+    job.record(_result("j1", "p1"))
+    assert await backend.jobs.add_result(job, _result("j1", "p1"))
+    assert (await backend.jobs.get("j1")).attempts == 0  # type: ignore[union-attr]
+    assert await backend.jobs.begin_attempt("j1") == 1
+    assert await backend.jobs.begin_attempt("nope") is None
+    job.finish(JobStatus.FAILED, T0 + 5)
+    assert await backend.jobs.transition(job, ACTIVE_STATUSES)
+    assert await backend.jobs.begin_attempt("j1") is None
+    assert (await backend.jobs.get("j1")).attempts == 1  # type: ignore[union-attr]
