@@ -97,6 +97,16 @@ async def test_a_job_that_raises_ends_failed_and_says_so(tmp_path: Path) -> None
     assert generator.calls >= 2
 
 
+async def sql(db: Path, statement: str) -> None:
+    """Runs a statement on the SQLite file from a thread: the server in this loop may hold the write lock."""
+
+    def run() -> None:
+        with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
+            conn.execute(statement)
+
+    await asyncio.to_thread(run)
+
+
 async def test_a_database_failure_answers_database_error_and_fails_the_running_job(tmp_path: Path) -> None:
     db = tmp_path / "dbfail.db"
     async with serve(settings_for(f"sqlite+aiosqlite:///{db}", demo_caption_seconds=0.3)) as server:
@@ -106,13 +116,11 @@ async def test_a_database_failure_answers_database_error_and_fails_the_running_j
             job_id = await start_job(server, session.user_id)
             await client.inbox.next("caption_generated", timeout=10)
             # The results table goes away under the running job: storing the next post fails.
-            with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
-                conn.execute("ALTER TABLE caption_results RENAME TO caption_results_away")
+            await sql(db, "ALTER TABLE caption_results RENAME TO caption_results_away")
             await client.inbox.until("caption_generation_completed", lambda c: c["job_id"] == job_id, timeout=10)
             assert_failed_job(client, job_id, retry_possible=True)
 
-            with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
-                conn.execute("ALTER TABLE caption_jobs RENAME TO caption_jobs_away")
+            await sql(db, "ALTER TABLE caption_jobs RENAME TO caption_jobs_away")
             refused = await client.call("request_caption_status", {"correlation_id": "ask-1"})
             assert refused == refused | {
                 "error_code": "DATABASE_ERROR",
@@ -127,8 +135,7 @@ async def test_a_database_failure_answers_database_error_and_fails_the_running_j
             assert body["data"]["retry_possible"] is True
 
             # retry_possible is true: once the database is back, the same request works
-            with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
-                conn.execute("ALTER TABLE caption_jobs_away RENAME TO caption_jobs")
+            await sql(db, "ALTER TABLE caption_jobs_away RENAME TO caption_jobs")
             status = await client.call("request_caption_status", {})
             assert status == status | {"job_id": job_id, "status": "failed", "is_active": False}
         finally:
