@@ -115,6 +115,20 @@ class Server:
         ):
             return r.status, await r.json()
 
+    async def marker(self, client: Client, user_id: int) -> dict[str, Any]:
+        """A positive barrier for absence checks: a notification to `user_id` sent now, awaited at `client`.
+
+        Everything reaches a socket in the order it was sent, so anything wrongly sent to `client`
+        before this call has arrived by the time it returns. Returns the marker notification.
+        """
+        status, sent = await self.api(
+            "POST", "/api/v1/notifications", {"user_id": user_id, "title": "marker", "message": "marker"}
+        )
+        assert status == 202, sent
+        return await client.inbox.until(  # type: ignore[no-any-return]
+            "user_notification", lambda n: n["notification_id"] == sent["notification_id"]
+        )
+
 
 async def open_client(
     url: str,

@@ -38,7 +38,7 @@ class ThrowawayRedis:
                     if await probe.ping():
                         return
                 assert time.monotonic() < deadline, "redis-server did not answer within 5s"
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)  # polling a condition: redis-server answers PING
         finally:
             await probe.aclose()
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from domain.health import ComponentHealth, Health
 from tests.integration.harness import Server
 
@@ -91,8 +89,8 @@ async def test_user_notification_through_the_api_reaches_only_its_user(server: S
             "message_id",
         }
         assert got["message"] == "5 new captions are &lt;b&gt;ready&lt;/b&gt;"
-        await asyncio.sleep(0.1)
-        assert bystander.inbox.of("user_notification") == []
+        marker = await server.marker(bystander, other.user_id)
+        assert bystander.inbox.of("user_notification") == [marker]
     finally:
         await client.close()
         await bystander.close()
@@ -100,7 +98,8 @@ async def test_user_notification_through_the_api_reaches_only_its_user(server: S
 
 async def test_admin_notification_and_alert_through_the_api(server: Server) -> None:
     admin = await server.client(await server.session("admin"), "/admin")
-    user = await server.client(await server.session("demo"))
+    demo = await server.session("demo")
+    user = await server.client(demo)
     try:
         status, note = await server.api(
             "POST",
@@ -138,7 +137,7 @@ async def test_admin_notification_and_alert_through_the_api(server: Server) -> N
         )
         assert status == 202
         assert await admin.inbox.until("admin_alert", lambda a: a["alert_id"] == alert["alert_id"]) == alert
-        await asyncio.sleep(0.1)
+        await server.marker(user, demo.user_id)
         assert user.inbox.of("admin_alert") == [] and user.inbox.of("admin_notification") == []
     finally:
         await admin.close()

@@ -22,6 +22,7 @@ from tests.integration.fakes.mastodon import FakeMastodon
 from tests.integration.fakes.ollama import FakeOllama, tiny_png
 from tests.integration.harness import Client, open_client, serve, settings_for
 from tests.integration.processes import LISTENING, SCRIPT, child_env, cli
+from tests.integration.waiting import eventually
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 API_TOKEN = "test-token"
@@ -753,7 +754,8 @@ async def test_pause_and_cancel_are_durable_and_one_job_runs_per_user(
         )
         assert refused == 409 and body["data"]["error_code"] == "JOB_ALREADY_ACTIVE"
         asked = len(ollama.generated)
-        await asyncio.sleep(1.5)  # five posts' worth of time
+        # The scenario is time passing (no event marks "nothing resumed it"): five posts' worth.
+        await asyncio.sleep(1.5)
         assert len(ollama.generated) == asked and not client.inbox.of("caption_generated")
         assert len(stored_results(node, first)) == paused_at
 
@@ -774,8 +776,9 @@ async def test_pause_and_cancel_are_durable_and_one_job_runs_per_user(
         assert status_code == 200 and cancelled["status"] == "cancelled" and cancelled["job_id"] == second
         ended = await client.inbox.until("caption_generation_completed", lambda c: c["job_id"] == second, timeout=5)
         assert ended["status"] == "cancelled" and ended["total_posts_processed"] >= 1
-        await asyncio.sleep(0.6)  # the post in flight at the cancel may finish
+        await eventually(lambda: ollama.answered >= len(ollama.generated), what="the post in flight answered")
         asked = len(ollama.generated)
+        # The scenario is time passing (no event marks "asked nothing more"): five posts' worth.
         await asyncio.sleep(1.5)
         assert len(ollama.generated) == asked, "the runner kept captioning a cancelled job"
         # Nothing about the job follows its cancelled completion, and the totals it reported stand:
@@ -803,7 +806,7 @@ async def test_pause_and_cancel_are_durable_and_one_job_runs_per_user(
         assert job["status"] == "cancelled" and ISO.match(job["finished_at"])
         status = await client.call("request_caption_status", {})
         assert status == status | {"job_id": second, "is_active": False, "status": "cancelled"}
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(1.0)  # the scenario: time passing after a restart; a resumed job would ask Ollama
         assert len(ollama.generated) == asked and not job_events(client)
     finally:
         await client.close()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
+import time
+import uuid
 
-from domain.identity import Role
+from domain.identity import Role, new_session
 from tests.integration.harness import Server
+from tests.integration.waiting import eventually
 
 ISO = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$"
 
@@ -51,8 +53,11 @@ async def test_unknown_session_gets_auth_error(server: Server) -> None:
 
 
 async def test_expired_session_gets_auth_error(server: Server) -> None:
-    session = await server.session("demo", ttl=0.2)
-    await asyncio.sleep(0.3)
+    # Issued an hour ago for a minute: expired without waiting for it.
+    user = await server.container.users().get_by_username("demo")
+    assert user is not None
+    session = new_session(uuid.uuid4().hex, uuid.uuid4().hex, user, time.time() - 3600, 60)
+    await server.container.sessions().add(session)
     client = await server.client(session, expect_refusal=True)
     assert_refusal(client.connect_error, "auth_error", "AUTH_INVALID_SESSION")
 
@@ -101,11 +106,7 @@ async def test_revoked_while_connected_gets_auth_error_and_is_disconnected(serve
     error = await client.inbox.next("auth_error")
     assert error["error_code"] == "AUTH_INVALID_SESSION"
     assert error["redirect_url"] == "/login"
-    for _ in range(50):
-        if not client.sio.connected:
-            break
-        await asyncio.sleep(0.05)
-    assert not client.sio.connected
+    await eventually(lambda: not client.sio.connected, within=2.5, what="disconnected")
 
 
 async def test_revoked_elsewhere_is_found_by_the_sweep(server: Server) -> None:
@@ -131,7 +132,7 @@ async def test_sixth_connection_of_a_user_is_refused(server: Server) -> None:
         sixth = await server.client(session, expect_refusal=True)
         assert_refusal(sixth.connect_error, "error", "CONNECTION_LIMIT_EXCEEDED")
         await clients[0].close()
-        await asyncio.sleep(0.1)
+        await eventually(lambda: len(server.container.registry()) == 4, what="the closed connection released")
         again = await server.client(session)
         clients.append(again)
     finally:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -15,6 +14,7 @@ from aiohttp import web
 
 from adapters.outbound.redis.manager import DirectRedisManager
 from tests.integration.test_redis_signals_and_revocations import throwaway_redis
+from tests.integration.waiting import eventually
 
 pytestmark = pytest.mark.redis
 
@@ -22,11 +22,16 @@ URL = "redis://127.0.0.1:6379/0"
 ROOM = "news-room"
 
 
-async def eventually(check: Callable[[], bool], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, f"not {what} within {within}s"
-        await asyncio.sleep(0.02)
+MARKER = {"marker": True}
+
+
+async def emit_marker(channel: str) -> None:
+    """MARKER to ROOM on every node, from a write-only manager: one more message on the channel."""
+    marker = DirectRedisManager(URL, channel=channel, write_only=True)
+    try:
+        await asyncio.wait_for(marker.emit("news", MARKER, namespace="/", room=ROOM), 2)
+    finally:
+        await marker.close()
 
 
 @asynccontextmanager
@@ -82,7 +87,7 @@ async def two_nodes_with_clients(
     on_a = await stack.enter_async_context(client(node_a.url))
     on_b = await stack.enter_async_context(client(node_b.url))
     # A server's manager starts listening at its first connection; the subscription follows shortly.
-    await eventually(lambda: node_a.manager.listening and node_b.manager.listening, 5, "listening")
+    await eventually(lambda: node_a.manager.listening and node_b.manager.listening, within=5, what="listening")
     return node_a, on_a, on_b
 
 
@@ -93,9 +98,12 @@ async def test_an_emit_on_one_node_reaches_the_clients_of_both_exactly_once() ->
         node_a, on_a, on_b = await two_nodes_with_clients(stack, channel)
         await asyncio.wait_for(node_a.emit("news", {"n": 1}, to=ROOM), 2)
         await asyncio.wait_for(node_a.emit("news", ({"n": 2}, "extra"), to=ROOM), 2)
-        await eventually(lambda: len(on_a) == 2 and len(on_b) == 2, 3, "delivered to both")
-        await asyncio.sleep(0.3)  # anything duplicated would have arrived by now
-        assert on_a == on_b == [{"n": 1}, [{"n": 2}, "extra"]]
+        await eventually(lambda: len(on_a) == 2 and len(on_b) == 2, within=3, what="delivered to both")
+        # A marker from a third manager, through the channel after A's emits: a duplicate (e.g. A's
+        # listener delivering its own message again) would reach its client before the marker.
+        await emit_marker(channel)
+        await eventually(lambda: on_a[-1:] == on_b[-1:] == [MARKER], within=3, what="the marker delivered to both")
+        assert on_a == on_b == [{"n": 1}, [{"n": 2}, "extra"], MARKER]
 
 
 @pytest.mark.usefixtures("no_task_per_recipient")
@@ -110,23 +118,24 @@ async def test_a_write_only_manager_without_a_server_reaches_both_nodes() -> Non
             assert not worker.listening
         finally:
             await worker.close()
-        await eventually(lambda: on_a == on_b == [{"from": "worker"}], 3, "delivered to both")
-        await asyncio.sleep(0.3)
-        assert on_a == on_b == [{"from": "worker"}]
+        await eventually(lambda: on_a == on_b == [{"from": "worker"}], within=3, what="delivered to both")
+        await emit_marker(channel)  # after the worker's emits on the same channel: a duplicate would come first
+        await eventually(lambda: on_a[-1:] == on_b[-1:] == [MARKER], within=3, what="the marker delivered to both")
+        assert on_a == on_b == [{"from": "worker"}, MARKER]
 
 
 async def test_the_listener_reports_a_redis_restart_and_comes_back() -> None:
     channel = f"vrt-test:sio:{uuid.uuid4().hex}"
     async with throwaway_redis() as server, node(channel, server.url) as sio, client(sio.url) as received:
         manager = sio.manager
-        await eventually(lambda: manager.listening, 5, "listening")
+        await eventually(lambda: manager.listening, within=5, what="listening")
         await server.kill()
-        await eventually(lambda: not manager.listening, 5, "seen as down")
+        await eventually(lambda: not manager.listening, within=5, what="seen as down")
         await server.start()
-        await eventually(lambda: manager.listening, 8, "re-subscribed")
+        await eventually(lambda: manager.listening, within=8, what="re-subscribed")
         worker = DirectRedisManager(server.url, channel=channel, write_only=True)
         try:
             await asyncio.wait_for(worker.emit("news", {"after": "restart"}, namespace="/", room=ROOM), 2)
         finally:
             await worker.close()
-        await eventually(lambda: received == [{"after": "restart"}], 3, "delivered after the restart")
+        await eventually(lambda: received == [{"after": "restart"}], within=3, what="delivered after the restart")

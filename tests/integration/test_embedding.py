@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import bootstrap
 from adapters.outbound.memory.publisher import RecordingPublisher
 from domain.identity import Role
 from domain.platforms import PlatformType
+from tests.integration.waiting import eventually
 
 
 async def test_a_host_runs_a_caption_job_and_sends_notifications_without_a_socket_server(tmp_path) -> None:
@@ -26,10 +25,7 @@ async def test_a_host_runs_a_caption_job_and_sends_notifications_without_a_socke
             alice.id, "Alice's Pixelfed", PlatformType.PIXELFED, "https://px.example"
         )
         job = await container.start_job()(alice.id, platform.id)
-        for _ in range(100):
-            if publisher.events("caption_generation_completed"):
-                break
-            await asyncio.sleep(0.02)
+        await eventually(lambda: bool(publisher.events("caption_generation_completed")), what="the job completed")
         completed = publisher.events("caption_generation_completed")
         assert completed and completed[0]["successful_captions"] == 4 and completed[0]["job_id"] == job.id
         assert next(d.to for d in publisher.deliveries if d.event == "caption_generated") == (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -53,11 +52,15 @@ async def test_a_room_list_reaches_each_member_once_and_nobody_else(pair: tuple[
                 namespace="/",
                 room=[personal_room(demo.user_id), captions_room(demo.user_id)],
             )
-        for n in range(3):
-            assert (await owner.inbox.next("user_notification"))["n"] == n  # in order, once each
-        await asyncio.sleep(0.3)
-        assert len(owner.inbox.of("user_notification")) == 3
-        assert bystander.inbox.of("user_notification") == []
+        # A marker to each, published after: a duplicate or a stray would arrive before it (one ordered path).
+        for member in (demo, other):
+            await publisher.publish(
+                "user_notification", {"n": "end"}, namespace="/", room=personal_room(member.user_id)
+            )
+        await owner.inbox.until("user_notification", lambda d: d["n"] == "end")
+        await bystander.inbox.until("user_notification", lambda d: d["n"] == "end")
+        assert [d["n"] for d in owner.inbox.of("user_notification")] == [0, 1, 2, "end"]  # in order, once each
+        assert bystander.inbox.of("user_notification") == [{"n": "end"}]
     finally:
         await owner.close()
         await bystander.close()
@@ -71,8 +74,11 @@ async def test_namespaces_are_separate(pair: tuple[Server, Server]) -> None:
     try:
         await sender.container.publisher().publish("admin_alert", {"x": 1}, namespace=ADMIN_NAMESPACE, room=ADMIN_ROOM)
         assert (await on_admin.inbox.next("admin_alert"))["x"] == 1
-        await asyncio.sleep(0.3)
-        assert on_user.inbox.of("admin_alert") == []
+        # A marker published after, to the same user on `/`: the alert, had it leaked there, would come first.
+        marker_room = personal_room(admin_session.user_id)
+        await sender.container.publisher().publish("admin_alert", {"x": "end"}, namespace="/", room=marker_room)
+        await on_user.inbox.until("admin_alert", lambda a: a["x"] == "end")
+        assert on_user.inbox.of("admin_alert") == [{"x": "end"}]
     finally:
         await on_admin.close()
         await on_user.close()

@@ -16,17 +16,11 @@ from adapters.outbound.redis.client import redis_from_url
 from adapters.outbound.redis.revocations import RedisRevocationBus
 from adapters.outbound.redis.signals import RedisJobSignals
 from tests.integration.redis_server import throwaway_redis
+from tests.integration.waiting import eventually
 
 pytestmark = pytest.mark.redis
 
 SHARED_URL = "redis://127.0.0.1:6379/0"
-
-
-async def eventually(check: Callable[[], bool], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, f"not {what} within {within}s"
-        await asyncio.sleep(0.02)
 
 
 @contextlib.asynccontextmanager
@@ -55,7 +49,7 @@ async def woken_across(sender: RedisJobSignals, receiver: RedisJobSignals, withi
     job_id = uuid.uuid4().hex
     receiver.arm(job_id)
     waiter = asyncio.create_task(receiver.wait(job_id, within))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # a yield, not a wait: the waiter task starts waiting before the wake
     started_at = time.monotonic()
     sender.wake(job_id)
     await waiter
@@ -111,10 +105,10 @@ async def test_a_revocation_published_by_one_node_reaches_every_node() -> None:
             await bus_a.publish({"s1", "s2"})
             await bus_a.publish(set())
             await one.publish(channel, b"not json")
-            await eventually(seen_b.got({"s1", "s2"}), 2, "delivered to the other node")
-            await eventually(seen_a.got({"s1", "s2"}), 2, "delivered to the publishing node")
+            await eventually(seen_b.got({"s1", "s2"}), within=2, what="delivered to the other node")
+            await eventually(seen_a.got({"s1", "s2"}), within=2, what="delivered to the publishing node")
             await bus_b.publish({"s3"})
-            await eventually(seen_a.got({"s3"}), 2, "delivered back")
+            await eventually(seen_a.got({"s3"}), within=2, what="delivered back")
             assert seen_a.batches == seen_b.batches == [{"s1", "s2"}, {"s3"}]
     finally:
         await close_all([one, two])
@@ -133,20 +127,20 @@ async def test_signals_and_revocations_survive_a_redis_restart() -> None:
                 assert all(part.healthy for part in listeners)
                 assert await woken_across(node_a, node_b)
                 await bus_a.publish({"before"})
-                await eventually(seen.got({"before"}), 2, "revocation delivered before the restart")
+                await eventually(seen.got({"before"}), within=2, what="revocation delivered before the restart")
 
                 await server.kill()
-                await eventually(lambda: not any(part.healthy for part in listeners), 5, "seen as down")
+                await eventually(lambda: not any(part.healthy for part in listeners), within=5, what="seen as down")
                 node_a.wake("lost-while-down")  # logged, never raised
                 with pytest.raises(RedisError):  # the caller decides what to do
                     await bus_a.publish({"lost"})
 
                 await server.start()
-                await eventually(lambda: all(part.healthy for part in listeners), 8, "re-subscribed")
+                await eventually(lambda: all(part.healthy for part in listeners), within=8, what="re-subscribed")
                 assert await woken_across(node_a, node_b)
                 assert await woken_across(node_b, node_a)
                 await bus_a.publish({"after"})
-                await eventually(seen.got({"after"}), 2, "revocation delivered after the restart")
+                await eventually(seen.got({"after"}), within=2, what="revocation delivered after the restart")
                 assert {"lost"} not in seen.batches
         finally:
             await close_all(redis_clients)

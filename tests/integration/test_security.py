@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from tests.integration.harness import Server, serve, settings_for
 from tests.integration.rawio import RawSocket
+from tests.integration.waiting import eventually
 
 FOREIGN = "https://evil.example"
 
@@ -158,11 +158,9 @@ async def test_garbage_never_breaks_the_server_or_another_client(
             reply = await control.call("request_caption_status", {})
             assert reply["user_id"] == control_session.user_id, frame
         # Nothing of the garbage stays behind: only the control client's socket and connection remain.
-        for _ in range(50):
-            if len(sqlite_server.container.sio().eio.sockets) == 1:
-                break
-            await asyncio.sleep(0.1)
-        assert len(sqlite_server.container.sio().eio.sockets) == 1
+        await eventually(
+            lambda: len(sqlite_server.container.sio().eio.sockets) == 1, what="only the control socket left"
+        )
         assert len(sqlite_server.container.registry()) == 1
     finally:
         await control.close()

@@ -91,7 +91,7 @@ class FakeMastodon(FakeServer):
 
     async def _gate(self, endpoint: str, request: web.Request) -> web.Response | None:
         if self.delay:
-            await asyncio.sleep(self.delay)
+            await asyncio.sleep(self.delay)  # the scenario: a slow instance
         if self.hold is not None:
             await self.hold.wait()
         if request.headers.get("Authorization") != f"Bearer {self.token}":
@@ -131,7 +131,7 @@ class FakeMastodon(FakeServer):
 
     async def _instance(self, request: web.Request) -> web.Response:
         if self.delay:
-            await asyncio.sleep(self.delay)
+            await asyncio.sleep(self.delay)  # the scenario: a slow instance
         if self.failures["instance"]:
             return web.json_response({"error": "oops"}, status=self.failures["instance"].pop(0))
         return web.json_response({"uri": request.host, "title": "Fake", "version": "4.2.0"})

@@ -39,6 +39,7 @@ class FakeOllama(FakeServer):
         self.delay = 0.0
         self.failures: list[int] = []
         self.generated: list[dict[str, Any]] = []
+        self.answered = 0  # /api/generate requests finished, however they ended
         # per image (keyed by image_key of its bytes): overrides of `response`, `delay` and `failures`
         self.responses: dict[str, str] = {}
         self.delays: dict[str, float] = {}
@@ -77,13 +78,19 @@ class FakeOllama(FakeServer):
         return plain(model) in {plain(m) for m in self.models}
 
     async def _generate(self, request: web.Request) -> web.Response:
+        try:
+            return await self._answer(request)
+        finally:
+            self.answered += 1  # asked and answered (or given up on): nothing of it is in flight
+
+    async def _answer(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.generated.append(body)
         images = body.get("images") or [""]
         key = images[0] if isinstance(images, list) and images and isinstance(images[0], str) else ""
         delay = self.delays.get(key, self.delay)
         if delay:
-            await asyncio.sleep(delay)
+            await asyncio.sleep(delay)  # the scenario: a model's latency
         if not self._has(body.get("model", "")):
             error = f'model "{body.get("model")}" not found, try pulling it first'
             return web.json_response({"error": error}, status=404)
@@ -105,12 +112,12 @@ class FakeOllama(FakeServer):
 
     async def _version(self, request: web.Request) -> web.Response:
         if self.delay:
-            await asyncio.sleep(self.delay)
+            await asyncio.sleep(self.delay)  # the scenario: a slow server
         return web.json_response({"version": self.version})
 
     async def _tags(self, request: web.Request) -> web.Response:
         if self.delay:
-            await asyncio.sleep(self.delay)
+            await asyncio.sleep(self.delay)  # the scenario: a slow server
         models = [
             {"name": m, "model": m, "size": 4_733_363_377, "digest": "8dd30f6b0cb1", "details": {"family": "llama"}}
             for m in self.models

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,6 +12,7 @@ from redis.asyncio import Redis
 
 from adapters.outbound.redis.limits import RedisConnectionSlotStore
 from tests.integration.redis_contract.conftest import SlotBackend
+from tests.integration.waiting import eventually
 
 ops = st.lists(
     st.tuples(st.sampled_from(["acquire", "release"]), st.sampled_from("uv"), st.sampled_from("abcdef")), max_size=40
@@ -63,6 +65,10 @@ async def test_the_same_holder_acquiring_twice_takes_one_slot(slot_backend: Slot
 LEASE = 0.5
 
 
+async def _is(value: Awaitable[int], expected: int) -> bool:
+    return await value == expected
+
+
 @pytest.mark.redis
 async def test_a_lease_not_refreshed_lapses_and_frees_its_slot(redis: Redis, redis_prefix: str) -> None:
     """What a node killed with SIGKILL leaves behind: holders nobody refreshes or releases."""
@@ -70,11 +76,10 @@ async def test_a_lease_not_refreshed_lapses_and_frees_its_slot(redis: Redis, red
     live_node = RedisConnectionSlotStore(redis, redis_prefix, lease_seconds=LEASE)
     assert await dead_node.acquire("u", "a", 1, 0.0)
     assert not await live_node.acquire("u", "b", 1, 0.0)
-    await asyncio.sleep(LEASE + 0.2)
-    assert await live_node.count("u") == 0
+    # Leases run on Redis's own clock: waited for, not slept through (and not a fake clock's to advance).
+    await eventually(lambda: _is(live_node.count("u"), 0), within=LEASE * 6, what="the unrefreshed lease lapsed")
     assert await live_node.acquire("u", "b", 1, 0.0)
-    await asyncio.sleep(LEASE + 0.2)
-    assert await redis.exists(f"{redis_prefix}u") == 0  # the key itself expires too
+    await eventually(lambda: _is(redis.exists(f"{redis_prefix}u"), 0), within=LEASE * 6, what="the key expired too")
 
 
 @pytest.mark.redis
@@ -82,7 +87,7 @@ async def test_refreshed_leases_outlive_the_lease_time(redis: Redis, redis_prefi
     store = RedisConnectionSlotStore(redis, redis_prefix, lease_seconds=LEASE)
     assert await store.acquire("u", "a", 2, 0.0)
     assert await store.acquire("v", "x", 2, 0.0)
-    for _ in range(6):  # 0.9 s in all, refreshing every lease / 3
+    for _ in range(6):  # the scenario is time passing: 0.9 s in all (Redis's clock), refreshing every lease / 3
         await asyncio.sleep(LEASE / 3)
         await store.refresh({"u": {"a"}, "v": {"x"}, "w": set()})
     assert await store.count("u") == 1 and await store.count("v") == 1
@@ -98,7 +103,7 @@ async def test_refresh_never_brings_back_a_lapsed_or_released_holder(redis: Redi
     await store.refresh({"u": {"a"}})
     assert await store.count("u") == 0
     assert await store.acquire("u", "b", 1, 0.0)
-    await asyncio.sleep(LEASE + 0.2)
+    await eventually(lambda: _is(store.count("u"), 0), within=LEASE * 6, what="b's lease lapsed")
     assert await store.acquire("u", "c", 1, 0.0)
     await store.refresh({"u": {"b", "c"}})  # b lapsed and c took its slot: b must not come back over the cap
     assert await store.count("u") == 1

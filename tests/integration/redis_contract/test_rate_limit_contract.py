@@ -159,7 +159,7 @@ async def test_on_the_server_clock_no_window_holds_more_than_the_limit(
     async def caller(lie: float) -> None:
         nonlocal allowed
         for gap in gaps_ms:
-            await asyncio.sleep(gap / 1000)
+            await asyncio.sleep(gap / 1000)  # the scenario: the generated gaps between one client's hits
             decision = await store.hit(k, rule, lie)
             allowed += decision.allowed
             entries: list[tuple[bytes, float]] = await redis.zrange(log_key, 0, -1, withscores=True)  # type: ignore[assignment]
