@@ -25,6 +25,7 @@ from adapters.inbound.metrics_http import METRICS_KEY, register_metrics, serve_m
 from adapters.inbound.outbound_budget import OutboundLimits
 from adapters.inbound.pages import register_pages
 from adapters.inbound.periodic import every
+from adapters.inbound.refusals import RefusalDelivery
 from adapters.inbound.review_pages import review_session_routes
 from adapters.inbound.socket_server import (
     OrjsonModule,
@@ -103,6 +104,7 @@ from application.start_job import RecoverJobs, StartCaptionJob
 from application.system_status import PublishSystemStatus
 from application.whoami import WhoAmI
 from domain.rate_limit import RateRule
+from domain.refusals import RefusalBackoff
 
 log = logging.getLogger("vedfolnir")
 
@@ -163,6 +165,11 @@ class Settings(BaseSettings):
     ollama_retries: int = 2
     caption_max_chars: int = 500
     image_max_bytes: int = 10 * 1024 * 1024
+    refusal_mode: Literal["event", "connect_error"] = "event"
+    refusal_backoff_max_seconds: float = 8.0
+    refusals_before_hard_refusal: int = 8
+    csrf_mode: Literal["origin", "token"] = "origin"
+    connect_check_timeout: float = 10.0
     # Where sessions come from: "own" (issued by this service) or "flask" (the host's signed cookie).
     session_source: Literal["own", "flask"] = "own"
     flask_secret_key: str | None = None
@@ -649,6 +656,17 @@ def build_app(container: Container) -> web.Application:
         settings.login_url,
         settings.trusted_proxy_list,
         container.metrics(),
+        refusals=RefusalDelivery(
+            sio,
+            container.clock(),
+            container.tokens(),
+            settings.login_url,
+            settings.refusal_mode,
+            RefusalBackoff(cap=settings.refusal_backoff_max_seconds, limit=settings.refusals_before_hard_refusal),
+        ),
+        csrf_mode=settings.csrf_mode,
+        allowed_origins=settings.cors_origins,
+        connect_timeout=settings.connect_check_timeout,
     )
     _observe(container, app)
     register_api_docs(app)

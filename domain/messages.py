@@ -52,26 +52,29 @@ def rate_limited(decision: Decision, original_event: str | None) -> Payload:
     }
 
 
-def auth_required(redirect_url: str) -> Payload:
-    return {
-        "message": "Authentication required for WebSocket connection",
-        "error_code": ErrorCode.AUTH_REQUIRED.value,
-        "redirect_url": redirect_url,
-    }
+AUTH_REQUIRED_MESSAGE = "Authentication required for WebSocket connection"
 
 
-def auth_error(err: DomainError, redirect_url: str) -> Payload:
-    return {"message": err.message, "error_code": err.code.value, "redirect_url": redirect_url}
+def auth_required(redirect_url: str, original_event: str | None = None) -> Payload:
+    """The reference's `auth_required` fields (`message`, `redirect_url`) in the standard error envelope."""
+    err = DomainError(ErrorCode.AUTH_REQUIRED, AUTH_REQUIRED_MESSAGE)
+    return {"message": err.message, **error(err, original_event, None), "redirect_url": redirect_url}
+
+
+def auth_error(
+    err: DomainError, redirect_url: str, original_event: str | None = None, user_id: int | None = None
+) -> Payload:
+    """The reference's `auth_error` fields (`message`, `error_code`) in the standard error envelope."""
+    return {"message": err.message, **error(err, original_event, user_id), "redirect_url": redirect_url}
 
 
 def connection_refused(err: DomainError) -> Payload:
-    """The connect_error data for refusals that are not about authentication (limits, CSRF)."""
-    payload: Payload = {
-        "message": err.message,
-        "error_code": err.code.value,
-        "retry_possible": err.retry_possible,
-    }
-    payload.update(err.details)
+    """A refused connect that is not about authentication (limits, CSRF, ...): the standard envelope, plus
+    `message` (what the stock client shows as err.message) and the details at the top level as well
+    (`limit`, `remaining`, `reset_time`, as the reference's rate-limit answer has them)."""
+    payload: Payload = {"message": err.message, **error(err, "connect", None)}
+    for key, value in err.details.items():
+        payload.setdefault(key, value)
     return payload
 
 

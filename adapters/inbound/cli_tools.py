@@ -74,16 +74,47 @@ def _auth(args: argparse.Namespace) -> dict[str, str] | None:
     return {k: v for k, v in auth.items() if v} or None
 
 
+REFUSAL_EVENTS = frozenset({"auth_required", "auth_error", "error"})
+
+
 async def _open(
-    url: str, args: argparse.Namespace, transports: list[str], client: socketio.AsyncClient
+    url: str,
+    args: argparse.Namespace,
+    transports: list[str],
+    client: socketio.AsyncClient,
+    on_event: Any = None,
+    on_disconnect: Any = None,
 ) -> dict[str, Any] | None:
-    """Connects `client`; returns None when connected, else the outcome to print (with its exit code)."""
+    """Connects `client`; returns None when connected, else the outcome to print (with its exit code).
+
+    A refusal comes either as CONNECT_ERROR (REFUSAL_MODE=connect_error, and limits at the door) or as
+    an event on an accepted connection followed by a server disconnect (REFUSAL_MODE=event). To tell an
+    accepted connection from one that is about to hear its refusal, one request is sent: an accepted
+    connection answers it, a refused one is disconnected instead. Events that arrive meanwhile are
+    handed to `on_event` once the connection is known to be accepted.
+    """
     refusal: list[Any] = []
+    early: list[tuple[str, tuple[Any, ...]]] = []
+    gone = asyncio.Event()
+    accepted = False
 
     async def on_connect_error(data: Any = None) -> None:
         refusal.append(data)
 
+    async def on_any(event: str, *data: Any) -> None:
+        if not accepted:
+            early.append((event, data))
+        elif on_event is not None:
+            await on_event(event, *data)
+
+    async def on_gone(reason: Any = None) -> None:
+        gone.set()
+        if accepted and on_disconnect is not None:
+            await on_disconnect(reason)
+
     client.on("connect_error", on_connect_error, namespace=args.namespace)
+    client.on("*", on_any, namespace=args.namespace)
+    client.on("disconnect", on_gone, namespace=args.namespace)
     try:
         await client.connect(
             url,
@@ -98,8 +129,39 @@ async def _open(
         served = [data for data in refusal if isinstance(data, dict)]
         if served:
             payload = served[0].get("data", served[0])
-            return {"code": REFUSED, "connected": False, "refused": payload, "message": served[0].get("message")}
+            return {
+                "code": REFUSED,
+                "connected": False,
+                "refused": payload,
+                "message": served[0].get("message"),
+                "delivered_as": "connect_error",
+            }
         return {"code": UNREACHABLE, "connected": False, "unreachable": str(err) or type(err).__name__}
+    probe = asyncio.ensure_future(
+        client.call("request_caption_status", {}, namespace=args.namespace, timeout=args.timeout)
+    )
+    ended = asyncio.ensure_future(gone.wait())
+    await asyncio.wait({probe, ended}, timeout=args.timeout, return_when=asyncio.FIRST_COMPLETED)
+    answered = probe.done() and not probe.cancelled() and probe.exception() is None
+    probe.cancel()
+    ended.cancel()
+    if not answered:
+        await _close(client)
+        served_events = [(name, data[0]) for name, data in early if name in REFUSAL_EVENTS and data]
+        if served_events:
+            name, payload = served_events[0]
+            return {
+                "code": REFUSED,
+                "connected": False,
+                "refused": payload,
+                "message": payload.get("message") if isinstance(payload, dict) else None,
+                "delivered_as": name,
+            }
+        return {"code": UNREACHABLE, "connected": False, "unreachable": "CONNECTION_TIMEOUT: no answer in time"}
+    accepted = True
+    if on_event is not None:
+        for name, data in early:
+            await on_event(name, *data)
     return None
 
 
@@ -150,9 +212,7 @@ async def monitor(url: str, args: argparse.Namespace) -> int:
         reason.append(str(why))
         ended.set()
 
-    client.on("*", on_event, namespace=args.namespace)
-    client.on("disconnect", on_disconnect, namespace=args.namespace)
-    outcome = await _open(url, args, ["websocket"], client)
+    outcome = await _open(url, args, ["websocket"], client, on_event, on_disconnect)
     if outcome is not None:
         code = int(outcome.pop("code"))
         _say({"url": url, "namespace": args.namespace, **outcome})

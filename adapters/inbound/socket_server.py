@@ -6,7 +6,7 @@ import asyncio
 import ipaddress
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -20,8 +20,10 @@ from engineio.async_drivers import aiohttp as engineio_aiohttp
 from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
+from adapters.inbound.handshake import CsrfMode, cross_origin_polling_without_cookies, origin_proven
 from adapters.inbound.log_safety import quiet_engine_logger
 from adapters.inbound.outbound_budget import BudgetQueue, OutboundLimits
+from adapters.inbound.refusals import RefusalDelivery, client_key
 from adapters.observability import log_context
 from adapters.outbound.direct_delivery import DirectManager
 from application.client_events import UNANSWERED, ClientEventGate
@@ -69,6 +71,8 @@ class GuardedServer(socketio.AsyncServer):
     """
 
     security: SecurityEvents | None = None
+    # Runs after each CONNECT answer, on the client's read loop (the gateway delivers refusals there).
+    after_connect: Callable[[str, str], Awaitable[None]] | None = None
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return GuardedEngine
@@ -97,6 +101,7 @@ class GuardedServer(socketio.AsyncServer):
             pkt = self.packet_class(encoded_packet=data)
         except Exception:
             self._record("malformed_packet")
+            await self._transport_error(eio_sid)
             return None
         kind = pkt.packet_type
         if kind == sio_packet.EVENT:
@@ -106,7 +111,10 @@ class GuardedServer(socketio.AsyncServer):
         if kind == sio_packet.CONNECT:
             if self._connect_flood(eio_sid):
                 return None
-            return await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
+            await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
+            if self.after_connect is not None:
+                await self.after_connect(eio_sid, pkt.namespace or "/")
+            return None
         if kind == sio_packet.DISCONNECT:
             return await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
         if kind in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):
@@ -125,6 +133,18 @@ class GuardedServer(socketio.AsyncServer):
         )
         payload["timestamp"] = messages.iso_utc(time.time())
         await self.emit(events.ERROR, payload, to=sid, namespace=namespace)
+
+    async def _transport_error(self, eio_sid: str) -> None:
+        """Tells each namespace this client has connected that a packet of its could not be decoded."""
+        for namespace in (USER_NAMESPACE, ADMIN_NAMESPACE):
+            sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+            if sid is None:
+                continue
+            err = DomainError(ErrorCode.TRANSPORT_ERROR, "A packet could not be decoded and was dropped")
+            payload = messages.error(err, None, None)
+            payload["retry_possible"] = False
+            payload["timestamp"] = messages.iso_utc(time.time())
+            await self.emit(events.ERROR, payload, to=sid, namespace=namespace)
 
     def _record(self, kind: str) -> None:
         if self.security is not None:
@@ -388,7 +408,18 @@ class SocketGateway:
         login_url: str,
         trusted_proxies: Iterable[str] = (),
         metrics: Any = None,
+        *,
+        refusals: RefusalDelivery | None = None,
+        csrf_mode: CsrfMode = "origin",
+        allowed_origins: list[str] | str = (),  # type: ignore[assignment]
+        connect_timeout: float = 10.0,
     ) -> None:
+        self._refusals = refusals if refusals is not None else RefusalDelivery(sio, clock, tokens, login_url)
+        self._csrf_mode = csrf_mode
+        self._allowed_origins = allowed_origins if allowed_origins == "*" else list(allowed_origins)
+        self._connect_timeout = connect_timeout
+        if isinstance(sio, GuardedServer):
+            sio.after_connect = self._refusals.after_connect
         self._metrics = metrics  # adapters.observability.metrics.Metrics, or None
         self._sio = sio
         self._connect = connect
@@ -419,34 +450,49 @@ class SocketGateway:
         session_id = _text(auth.get("session_id")) or self._cookie(environ)
         csrf_token = _text(auth.get("csrf_token"))
         ip = self.client_ip(environ)
+        physical_id = self._sio.manager.eio_sid_from_sid(sid, namespace) or sid
         try:
-            physical_id = self._sio.manager.eio_sid_from_sid(sid, namespace) or sid
-            await self._connect(sid, physical_id, namespace, session_id, csrf_token, ip)
+            if session_id is None:
+                origin = cross_origin_polling_without_cookies(environ)
+                if origin is not None:
+                    raise DomainError(
+                        ErrorCode.CORS_CREDENTIALS_ERROR,
+                        "This cross-origin request carried no cookies: connect with withCredentials: true",
+                        origin=origin[:200],
+                    )
+            proven = origin_proven(environ, self._csrf_mode, self._allowed_origins)
+            async with asyncio.timeout(self._connect_timeout):
+                await self._connect(sid, physical_id, namespace, session_id, csrf_token, ip, origin_proven=proven)
         except DomainError as err:
-            if self._metrics is not None:
-                self._metrics.connect(namespace, err.code.value)
-            raise socketio.exceptions.ConnectionRefusedError(err.message, self._refusal(err)) from None
+            self._count_connect(namespace, err.code.value)
+            self._refuse(err, physical_id, namespace, ip, session_id)
+            return
+        except TimeoutError:
+            log.warning("connect check took over %.1f s", self._connect_timeout)
+            self._count_connect(namespace, ErrorCode.CONNECTION_TIMEOUT.value)
+            await self._disconnect(sid, "server error")
+            err = DomainError(
+                ErrorCode.CONNECTION_TIMEOUT, "The server could not check the session in time; try again shortly"
+            )
+            self._refuse(err, physical_id, namespace, ip, session_id)
+            return
         except Exception:
             log.exception("connect handler failed")
-            if self._metrics is not None:
-                self._metrics.connect(namespace, ErrorCode.INTERNAL_ERROR.value)
+            self._count_connect(namespace, ErrorCode.INTERNAL_ERROR.value)
             await self._disconnect(sid, "server error")
             err = DomainError(ErrorCode.INTERNAL_ERROR, "The server could not accept the connection")
-            raise socketio.exceptions.ConnectionRefusedError(err.message, self._refusal(err)) from None
-        if self._metrics is not None:
-            self._metrics.connect(namespace, "accepted")
+            self._refuse(err, physical_id, namespace, ip, session_id)
+            return
+        self._count_connect(namespace, "accepted")
 
-    def _refusal(self, err: DomainError) -> dict[str, Any]:
-        if err.code is ErrorCode.AUTH_REQUIRED:
-            payload, event = messages.auth_required(self._login_url), events.AUTH_REQUIRED
-        elif err.code in (ErrorCode.AUTH_INVALID_SESSION, ErrorCode.AUTH_INSUFFICIENT_PRIVILEGES):
-            payload, event = messages.auth_error(err, self._login_url), events.AUTH_ERROR
-        else:
-            payload, event = messages.connection_refused(err), events.ERROR
-        payload["event"] = event
-        payload["timestamp"] = messages.iso_utc(self._clock.now())
-        payload["message_id"] = self._tokens.message_id()
-        return payload
+    def _count_connect(self, namespace: str, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.connect(namespace, outcome)
+
+    def _refuse(self, err: DomainError, eio_sid: str, namespace: str, ip: str, credential: str | None) -> None:
+        self._refusals.refuse(
+            err, eio_sid=eio_sid, namespace=namespace, client_key=client_key(ip, namespace, credential)
+        )
 
     async def _disconnect_handler(self, sid: str, reason: Any = None) -> None:
         try:

@@ -33,6 +33,9 @@ async def test_the_javascript_client_sees_the_documented_payloads(sqlite_server:
     anonymous = steps["anonymous"]
     assert anonymous["message"] == "Authentication required for WebSocket connection"
     assert anonymous["data"]["error_code"] == "AUTH_REQUIRED" and anonymous["data"]["redirect_url"] == "/login"
+    assert anonymous["data"]["retry_possible"] is False and anonymous["data"]["error_message"]
+    assert anonymous["disconnect"] == "io server disconnect"
+    assert anonymous["seen"] == ["connect", "auth_required"]  # connect first, then only the refusal
     assert steps["admin_denied"]["data"]["error_code"] == "AUTH_INSUFFICIENT_PRIVILEGES"
     assert steps["joined"]["success"] is True and steps["joined"]["correlation_id"] == "js-1"
     assert steps["status_event"]["user_id"] == session.user_id

@@ -11,8 +11,11 @@
 //     joins `rooms` again (a server restart forgets every room);
 //   - hands every server event to `onEvent(name, data)`, the standard `error` and
 //     `rate_limit_exceeded` payloads also to `onError(payload)`, and authentication outcomes
-//     (`auth_required` / `auth_error` from connect_error `err.data`, or the `auth_error` event sent
-//     before the server ends a revoked or expired session) to `onAuth(payload)`;
+//     (`auth_required` / `auth_error`) to `onAuth(payload)`. A refused connect arrives either way the
+//     server is set to answer: REFUSAL_MODE=event (default) sends the refusal as an event right after
+//     `connect`, then disconnects ("io server disconnect"); REFUSAL_MODE=connect_error puts it in
+//     connect_error `err.data`. Both reach the same callbacks with the same payload (the standard
+//     envelope, `error_details.original_event` = "connect");
 //   - reports its state to `onStatus(state, detail)`: "connecting", "connected" (detail.transport),
 //     "joined" (detail: the room_joined ack), "reconnecting" (detail.attempt / detail.message),
 //     "disconnected" (detail.reason), "refused" (detail: the connect_error payload; no retry for
@@ -101,6 +104,7 @@ export function connectRealtime({
 
   onStatus("connecting", {});
   socket.on("connect", () => {
+    refusal = null;
     onStatus("connected", { transport: socket.io.engine.transport.name, recovered: socket.recovered });
     socket.io.engine.once("upgrade", (t) => onStatus("connected", { transport: t.name }));
     for (const spec of wanted.values()) {
@@ -111,11 +115,26 @@ export function connectRealtime({
     }
   });
 
+  // A refusal's retry: only for limits (retry_possible, or error_details.retry_later when it came as an
+  // event), after the limit's reset_time or 5-10 s; authentication refusals are never retried.
+  function retryLater(data) {
+    if (closed || !(data.retry_possible || (data.error_details && data.error_details.retry_later))) return;
+    const at = Date.parse(data.reset_time || "");
+    const wait = Number.isFinite(at) ? Math.max(1000, at - Date.now()) : 5000 + Math.random() * 5000;
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(() => socket.connect(), Math.min(wait, 60000));
+  }
+
+  let refusal = null; // the refusal event of this connection (REFUSAL_MODE=event), until its disconnect
+
   socket.on("connect_error", (err) => {
     const data = err && err.data;
     if (socket.active && socket.io.reconnection()) {
       // A transport failure (server down, network, origin refused): the manager retries with backoff.
-      onStatus("reconnecting", { message: err.message });
+      // The reference's client-side codes: the stock client's "timeout" is CONNECTION_TIMEOUT, the rest
+      // ("xhr poll error", "websocket error") TRANSPORT_ERROR.
+      const code = err.message === "timeout" ? "CONNECTION_TIMEOUT" : "TRANSPORT_ERROR";
+      onStatus("reconnecting", { message: err.message, error_code: code });
       return;
     }
     // The server refused this connection (or reconnection is off): the stock client does not retry.
@@ -124,18 +143,23 @@ export function connectRealtime({
       onAuth(data);
     } else if (data) {
       onError(data);
-      if (data.retry_possible && !closed) {
-        const at = Date.parse(data.reset_time || "");
-        const wait = Number.isFinite(at) ? Math.max(1000, at - Date.now()) : 5000 + Math.random() * 5000;
-        retryTimer = setTimeout(() => socket.connect(), Math.min(wait, 60000));
-      }
+      retryLater(data);
     }
   });
 
-  socket.on("disconnect", (reason) => onStatus("disconnected", { reason, willReconnect: socket.active }));
+  socket.on("disconnect", (reason) => {
+    onStatus("disconnected", { reason, willReconnect: socket.active });
+    if (refusal && reason === "io server disconnect") {
+      const data = refusal;
+      refusal = null;
+      onStatus("refused", data);
+      if (!AUTH_EVENTS.has(data.event)) retryLater(data);
+    }
+  });
   socket.io.on("reconnect_attempt", (attempt) => onStatus("reconnecting", { attempt }));
 
   socket.onAny((name, data) => {
+    if (data && data.error_details && data.error_details.original_event === "connect") refusal = data;
     onEvent(name, data);
     if (ERROR_EVENTS.has(name)) onError(data);
     if (AUTH_EVENTS.has(name)) onAuth(data);

@@ -1,6 +1,6 @@
 // login.js: the sign-in page. Shows the demo buttons in demo mode (plain forms posting to /demo/login),
 // otherwise explains that sessions come from the host application; and when not signed in shows the
-// outcome as the service reports it: GET /session's answer and the socket's connect_error payload.
+// outcome as the service reports it: GET /session's answer and the socket's refusal payload.
 
 import { callService, connectRealtime, decodeEntities } from "./client.js";
 import { $, setConnection, signedIn } from "./ui.js";
@@ -15,20 +15,18 @@ if (me) {
   $("signed-in-name").textContent = `${me.username} (${me.role})`;
   $("signed-in-admin").hidden = me.role !== "admin";
 } else {
-  // What a page's socket gets without a session: the same refusal, from connect_error err.data.
+  // What a page's socket gets without a session: the same refusal (an event, or connect_error err.data).
   const probe = connectRealtime({
     namespace: "/",
     options: { reconnection: false },
     onStatus(state, detail) {
       if (state === "refused") {
-        $("socket-outcome").textContent = `socket connect_error: ${decodeEntities(detail.event || "")} ${decodeEntities(detail.error_code || detail.message || "")}`;
+        $("socket-outcome").textContent = `socket refused: ${decodeEntities(detail.event || "")} ${decodeEntities(detail.error_code || detail.message || "")}`;
         $("socket-outcome").dataset.errorCode = String(detail.error_code || "");
         setConnection("refused", { text: detail.error_code || "refused" });
         probe.close();
-      } else if (state === "connected") {
-        setConnection("connected", detail); // a cookie the HTTP check did not accept: should not happen
-        probe.close();
       }
+      // "connected" first is normal with REFUSAL_MODE=event: the refusal event and disconnect follow.
     },
   });
 }

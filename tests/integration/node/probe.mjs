@@ -9,19 +9,25 @@ const once = (socket, event, ms = 5000) =>
     socket.once(event, (value) => { clearTimeout(timer); resolve(value); });
   });
 
-// 1. No session: the refusal reaches connect_error with the reference's payload in err.data.
+// 1. No session: `connect` fires, then the reference's `auth_required` handler receives the refusal,
+//    then the server disconnects ("io server disconnect").
 const anonymous = io(url, { transports: ["websocket"], reconnection: false, forceNew: true });
-const refused = await once(anonymous, "connect_error");
-say("anonymous", { message: refused.message, data: refused.data });
+const seen = [];
+anonymous.onAny((name) => seen.push(name));
+anonymous.on("connect", () => seen.push("connect"));
+const required = once(anonymous, "auth_required");
+const anonymousGone = once(anonymous, "disconnect");
+const refused = await required;
+say("anonymous", { message: refused.message, data: refused, disconnect: await anonymousGone, seen });
 anonymous.close();
 
-// 2. A non-admin on /admin.
+// 2. A non-admin on /admin: `auth_error`.
 const intruder = io(`${url}/admin`, {
   transports: ["websocket"], reconnection: false, forceNew: true,
   extraHeaders: { Cookie: `session=${sessionId}` }, auth: { csrf_token: csrfToken },
 });
-const denied = await once(intruder, "connect_error");
-say("admin_denied", { message: denied.message, data: denied.data });
+const denied = await once(intruder, "auth_error");
+say("admin_denied", { message: denied.message, data: denied });
 intruder.close();
 
 // 3. A signed-in page: the session cookie, the CSRF token in auth, polling first then the upgrade.
