@@ -48,9 +48,12 @@ async def test_counters_move_by_exactly_the_scripted_session(quiet_server: Serve
         done = await user.inbox.until("caption_generation_completed", lambda d: d["job_id"] == job["job_id"], 20)
 
         def deliveries_settled(samples: dict) -> bool:
-            return delta(before, samples, "vedfolnir_deliveries_total", namespace="/") == len(
-                user.inbox.events
-            ) and delta(before, samples, "vedfolnir_deliveries_total", namespace="/admin") == len(admin.inbox.events)
+            # + 1 on each namespace: the refusal event each refused client got (REFUSAL_MODE=event)
+            return (
+                delta(before, samples, "vedfolnir_deliveries_total", namespace="/") == len(user.inbox.events) + 1
+                and delta(before, samples, "vedfolnir_deliveries_total", namespace="/admin")
+                == len(admin.inbox.events) + 1
+            )
 
         deadline = asyncio.get_running_loop().time() + 5
         while not deliveries_settled(after := (await scrape(url))[0]):
