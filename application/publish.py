@@ -49,47 +49,72 @@ class PublishCaptions:
         """Publishes until the queue is empty; returns how many items it settled.
 
         `take_over_claims` treats every claim as stale: for the one process that publishes, at its start.
+        Items of the same post are published together: one read, and on Mastodon one status edit.
         """
         settled = 0
         stale_before = self._clock.now() if take_over_claims else None
         while True:
             cutoff = stale_before if stale_before is not None else self._clock.now() - self._claim_seconds
             waiting = await self._reviews.publishable(cutoff, self._batch_size)
-            progressed = False
+            posts: dict[tuple[int, str], list[ReviewItem]] = {}
             for item in waiting:
                 claimed = item.claim(self._owner, self._clock.now())
                 if not await self._reviews.save(claimed):
                     continue  # another publisher took it, or a reviewer changed it
-                progressed = True
+                posts.setdefault((claimed.platform_id, claimed.status_id), []).append(claimed)
                 await self._outbox.to_user(
                     claimed.user_id, events.REVIEW_ITEM_UPDATED, messages.review_item_updated(claimed, "publishing")
                 )
-                if await self._publish(claimed):
-                    settled += 1
-            if not progressed:
+            if not posts:
                 return settled
+            for (platform_id, status_id), items in posts.items():
+                settled += await self._publish(platform_id, status_id, items)
 
-    async def _publish(self, item: ReviewItem) -> bool:
-        platform = await self._platforms.get(item.platform_id)
-        verdict: Verdict | None = None
+    async def _publish(self, platform_id: int, status_id: str, items: list[ReviewItem]) -> int:
+        """Publishes the claimed items of one post; returns how many outcomes were stored."""
+        platform = await self._platforms.get(platform_id)
         now = self._clock.now
+        verdicts: dict[str, Verdict] = {}
         if platform is None:
-            outcome = item.failed("PLATFORM_CONNECTION_ERROR", "The platform connection is gone", False, now())
+            outcomes = [
+                i.failed("PLATFORM_CONNECTION_ERROR", "The platform connection is gone", False, now()) for i in items
+            ]
         else:
             try:
-                remote = await self._writer.read(platform, item)
-                verdict = publish_verdict(item, remote.description)
-                if verdict is Verdict.WRITE:
-                    await self._writer.write(platform, item, remote)
-                outcome = item.conflicted(now()) if verdict is Verdict.KEEP_THEIRS else item.published(now())
+                remote = await self._writer.read(platform, status_id)
+                captions: dict[str, str] = {}
+                for item in items:
+                    if item.media_id in remote.descriptions:
+                        verdicts[item.id] = publish_verdict(item, remote.descriptions[item.media_id])
+                        if verdicts[item.id] is Verdict.WRITE:
+                            captions[item.media_id] = item.caption
+                if captions:
+                    await self._writer.write(platform, status_id, captions, remote)
+                outcomes = [self._settled(i, verdicts.get(i.id)) for i in items]
             except PlatformUnavailable as exc:
-                outcome = item.failed("PLATFORM_CONNECTION_ERROR", exc.message, exc.retry_possible, now())
-        if not await self._reviews.save(outcome):
-            log.warning("review item %s changed while it was published; its claim was taken over", item.id)
-            return False
+                outcomes = [
+                    i.failed("PLATFORM_CONNECTION_ERROR", exc.message, exc.retry_possible, now()) for i in items
+                ]
+        stored = 0
+        for outcome in outcomes:
+            if await self._reviews.save(outcome):
+                stored += 1
+                await self._announce(outcome, verdicts.get(outcome.id) is Verdict.ALREADY_THERE)
+            else:
+                log.warning("review item %s changed while it was published; its claim was taken over", outcome.id)
+        return stored
+
+    def _settled(self, item: ReviewItem, verdict: Verdict | None) -> ReviewItem:
+        now = self._clock.now()
+        if verdict is None:
+            return item.failed("PLATFORM_CONNECTION_ERROR", "The image is no longer attached to its post", False, now)
+        return item.conflicted(now) if verdict is Verdict.KEEP_THEIRS else item.published(now)
+
+    async def _announce(self, outcome: ReviewItem, already_there: bool) -> None:
         if outcome.status is ReviewStatus.PUBLISHED:
-            payload = messages.caption_published(outcome, verdict is Verdict.ALREADY_THERE)
-            await self._outbox.to_user(outcome.user_id, events.CAPTION_PUBLISHED, payload)
+            await self._outbox.to_user(
+                outcome.user_id, events.CAPTION_PUBLISHED, messages.caption_published(outcome, already_there)
+            )
         else:
             await self._outbox.to_user(
                 outcome.user_id, events.CAPTION_PUBLISH_FAILED, messages.caption_publish_failed(outcome)
@@ -108,4 +133,3 @@ class PublishCaptions:
                 events.USER_ACTIVITY_UPDATE,
                 base_messages.user_activity(owner, activity, messages.publish_activity(outcome)),
             )
-        return True

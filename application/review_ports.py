@@ -40,20 +40,23 @@ class ReviewRepository(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class RemoteMedia:
-    """An attachment as the platform holds it now, and what the writer needs to change it losing nothing else."""
+class RemotePost:
+    """A post as the platform holds it now: each attachment's description, and what the writer needs to
+    change them losing nothing else (for Mastodon, the whole status)."""
 
-    description: str | None
+    descriptions: dict[str, str | None]
     snapshot: Any = None
 
 
 class DescriptionWriter(Protocol):
-    """Reads and writes an image's description on its platform; PlatformUnavailable when it cannot."""
+    """Reads and writes the descriptions of one post's images; PlatformUnavailable when it cannot."""
 
-    async def read(self, platform: PlatformConnection, item: ReviewItem) -> RemoteMedia: ...
+    async def read(self, platform: PlatformConnection, status_id: str) -> RemotePost: ...
 
-    async def write(self, platform: PlatformConnection, item: ReviewItem, remote: RemoteMedia) -> None:
-        """Writes `item.caption` as the description; `remote` is what `read` just returned."""
+    async def write(
+        self, platform: PlatformConnection, status_id: str, captions: dict[str, str], remote: RemotePost
+    ) -> None:
+        """Writes `captions` (media id -> text) in as few requests as the platform allows; `remote` is `read`'s."""
         ...
 
 

@@ -12,7 +12,7 @@ from adapters.outbound.memory.users import InMemoryUserRepository
 from application.outbox import Outbox
 from application.ports import PlatformUnavailable
 from application.publish import PublishCaptions
-from application.review_ports import RemoteMedia
+from application.review_ports import RemotePost
 from domain.identity import Role
 from domain.jobs import PostImage
 from domain.platforms import PlatformConnection, PlatformType
@@ -50,15 +50,20 @@ class Platform:
     crash_after_write: bool = False
     fail_reads: int = 0
 
-    async def read(self, platform: PlatformConnection, item: ReviewItem) -> RemoteMedia:
+    async def read(self, platform: PlatformConnection, status_id: str) -> RemotePost:
+        """Post s<n> holds image m<n>."""
         if self.fail_reads:
             self.fail_reads -= 1
             raise PlatformUnavailable("HTTP 503 after 4 attempts")
-        return RemoteMedia(self.descriptions.get(item.media_id))
+        media_id = "m" + status_id.removeprefix("s")
+        return RemotePost({media_id: self.descriptions.get(media_id)})
 
-    async def write(self, platform: PlatformConnection, item: ReviewItem, remote: RemoteMedia) -> None:
-        self.descriptions[item.media_id] = item.caption
-        self.writes.append(item.media_id)
+    async def write(
+        self, platform: PlatformConnection, status_id: str, captions: dict[str, str], remote: RemotePost
+    ) -> None:
+        for media_id, caption in captions.items():
+            self.descriptions[media_id] = caption
+            self.writes.append(media_id)
         if self.crash_after_write:
             raise Crash
 
@@ -135,5 +140,23 @@ def test_an_unreachable_platform_fails_the_item_retryably_and_a_person_wins_a_co
         assert remote.writes == ["m1"]
         failures = {p["item_id"]: p["retry_possible"] for p in publisher.events("caption_publish_failed")}
         assert failures == {"r0": True, "r2": False}
+
+    asyncio.run(scenario())
+
+
+def test_an_image_gone_from_its_post_fails_alone() -> None:
+    async def scenario() -> None:
+        reviews, remote, _, publish, items = await setup()
+        platform = PlatformConnection(
+            items[0].platform_id, items[0].user_id, "mine", PlatformType.MASTODON, "https://x"
+        )
+        post = PostImage("s0:m9", "https://example.social/@a/s0", "https://example.social/m9.png", "s0", "m9")
+        gone = new_review_item("r9", platform, "j1", post, "Caption 9.", 1_700_000_000.0)
+        await reviews.add(gone)
+        await reviews.save(gone.approve(items[0].user_id, 1_700_000_000.0))
+        assert await publish() == 4
+        states = {i.id: i for i in await reviews.find(None)}
+        assert states["r9"].status is ReviewStatus.FAILED and states["r9"].retry_possible is False
+        assert states["r0"].status is ReviewStatus.PUBLISHED and remote.writes == ["m0", "m1", "m2"]
 
     asyncio.run(scenario())

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from application.review_ports import RemoteMedia
+from application.review_ports import RemotePost
 from domain.platforms import PlatformConnection
-from domain.review import ReviewItem
 
 
 class DemoDescriptionWriter:
@@ -16,10 +15,14 @@ class DemoDescriptionWriter:
         self._write_delay = write_delay
         self.descriptions: dict[tuple[int, str], str] = {}
 
-    async def read(self, platform: PlatformConnection, item: ReviewItem) -> RemoteMedia:
-        return RemoteMedia(self.descriptions.get((platform.id, item.media_id)))
+    async def read(self, platform: PlatformConnection, status_id: str) -> RemotePost:
+        """A demo post has one image, whose id is the post's."""
+        return RemotePost({status_id: self.descriptions.get((platform.id, status_id))})
 
-    async def write(self, platform: PlatformConnection, item: ReviewItem, remote: RemoteMedia) -> None:
+    async def write(
+        self, platform: PlatformConnection, status_id: str, captions: dict[str, str], remote: RemotePost
+    ) -> None:
         if self._write_delay:
             await asyncio.sleep(self._write_delay)
-        self.descriptions[(platform.id, item.media_id)] = item.caption
+        for media_id, caption in captions.items():
+            self.descriptions[(platform.id, media_id)] = caption

@@ -19,9 +19,8 @@ from yarl import URL
 
 from adapters.outbound.platforms.mastodon import CredentialsRefused, _instance, retry_after_seconds
 from application.ports import PlatformUnavailable
-from application.review_ports import RemoteMedia
+from application.review_ports import RemotePost
 from domain.platforms import PlatformConnection, PlatformType
-from domain.review import ReviewItem
 
 log = logging.getLogger("vedfolnir.platforms")
 
@@ -51,33 +50,35 @@ class MastodonDescriptionWriter:
             await self._http.close()
             self._http = None
 
-    async def read(self, platform: PlatformConnection, item: ReviewItem) -> RemoteMedia:
+    async def read(self, platform: PlatformConnection, status_id: str) -> RemotePost:
         base, token = _instance(platform), await self._token_for(platform)
-        status = await self._call("GET", base / "api/v1/statuses" / item.status_id, token)
-        media = _attachment(status, item.media_id)
-        if media is None:
-            raise PlatformUnavailable(f"{base.host}: the image is no longer attached to its post", False)
-        description = media.get("description")
-        description = description if isinstance(description, str) else None
+        status = await self._call("GET", base / "api/v1/statuses" / status_id, token)
+        media = status.get("media_attachments") if isinstance(status, dict) else None
+        descriptions: dict[str, str | None] = {}
+        for item in media or []:
+            if isinstance(item, dict) and item.get("id") is not None:
+                description = item.get("description")
+                descriptions[str(item["id"])] = description if isinstance(description, str) else None
         if platform.platform_type is PlatformType.PIXELFED:
-            return RemoteMedia(description, None)
-        source = await self._call("GET", base / "api/v1/statuses" / item.status_id / "source", token)
+            return RemotePost(descriptions, None)
+        source = await self._call("GET", base / "api/v1/statuses" / status_id / "source", token)
         if not isinstance(source, dict) or not isinstance(source.get("text"), str):
             raise PlatformUnavailable(f"{base.host} did not give the post's own text; not editing it", False)
-        return RemoteMedia(description, (status, source))
+        return RemotePost(descriptions, (status, source))
 
-    async def write(self, platform: PlatformConnection, item: ReviewItem, remote: RemoteMedia) -> None:
+    async def write(
+        self, platform: PlatformConnection, status_id: str, captions: dict[str, str], remote: RemotePost
+    ) -> None:
         base, token = _instance(platform), await self._token_for(platform)
         if platform.platform_type is PlatformType.PIXELFED:
-            answer = await self._call(
-                "PUT", base / "api/v1/media" / item.media_id, token, {"description": item.caption}
-            )
-            if isinstance(answer, dict) and answer.get("description") not in (None, item.caption):
-                raise PlatformUnavailable(f"{base.host} kept another description than the one sent", True)
+            for media_id, caption in captions.items():
+                answer = await self._call("PUT", base / "api/v1/media" / media_id, token, {"description": caption})
+                if isinstance(answer, dict) and answer.get("description") not in (None, caption):
+                    raise PlatformUnavailable(f"{base.host} kept another description than the one sent", True)
             return
         status, source = remote.snapshot
-        body = _status_edit(status, source, item)
-        answer = await self._call("PUT", base / "api/v1/statuses" / item.status_id, token, body)
+        body = _status_edit(status, source, captions)
+        answer = await self._call("PUT", base / "api/v1/statuses" / status_id, token, body)
         kept = [str(m.get("id")) for m in answer.get("media_attachments") or []] if isinstance(answer, dict) else []
         if kept != body["media_ids"]:
             raise PlatformUnavailable(f"{base.host} changed the post's attachments on the edit", False)
@@ -127,21 +128,13 @@ class MastodonDescriptionWriter:
         return self._http
 
 
-def _attachment(status: Any, media_id: str) -> dict[str, Any] | None:
-    media = status.get("media_attachments") if isinstance(status, dict) else None
-    for item in media or []:
-        if isinstance(item, dict) and str(item.get("id")) == media_id:
-            return item
-    return None
-
-
-def _status_edit(status: dict[str, Any], source: dict[str, Any], item: ReviewItem) -> dict[str, Any]:
-    """The whole status as it is, but for our description on our image."""
+def _status_edit(status: dict[str, Any], source: dict[str, Any], captions: dict[str, str]) -> dict[str, Any]:
+    """The whole status as it is, but for our descriptions on our images."""
     media = [m for m in status.get("media_attachments") or [] if isinstance(m, dict)]
     attributes = []
     for m in media:
         attribute: dict[str, Any] = {"id": str(m.get("id"))}
-        attribute["description"] = item.caption if attribute["id"] == item.media_id else (m.get("description") or "")
+        attribute["description"] = captions.get(attribute["id"], m.get("description") or "")
         focus = (m.get("meta") or {}).get("focus") if isinstance(m.get("meta"), dict) else None
         if isinstance(focus, dict) and "x" in focus and "y" in focus:
             attribute["focus"] = f"{focus['x']},{focus['y']}"
