@@ -72,6 +72,7 @@ from adapters.outbound.redis.manager import DirectRedisManager
 from adapters.outbound.redis.publisher import ManagerPublisher
 from adapters.outbound.redis.revocations import RedisRevocationBus
 from adapters.outbound.redis.signals import RedisJobSignals
+from adapters.outbound.session_cache import CachedSessionSource
 from adapters.outbound.sql.credentials import SqlPlatformCredentials
 from adapters.outbound.sql.engine import create_engine, migrate
 from adapters.outbound.sql.health import SqlHealthProbe
@@ -371,10 +372,14 @@ class Container(containers.DeclarativeContainer):
     )
     session_source_kind = providers.Callable(lambda s: s.session_source, settings)
     host_engine = providers.Singleton(_host_engine, settings)
-    session_source = providers.Selector(
+    uncached_session_source = providers.Selector(
         session_source_kind,
         own=providers.Singleton(StoredSessionSource, sessions, users),
         flask=providers.Singleton(_flask_sessions, settings, host_engine),
+    )
+    # Every connect asks this node's view first (see session_cache.py): no round trip for a known session.
+    session_source = providers.Singleton(
+        CachedSessionSource, uncached_session_source, clock, settings.provided.session_check_interval
     )
     health_probes = providers.Selector(
         backend, memory=providers.List(), sql=providers.List(providers.Singleton(SqlHealthProbe, engine))
@@ -576,14 +581,18 @@ class Container(containers.DeclarativeContainer):
         IssueSession, users, sessions, tokens, clock, settings.provided.session_ttl_seconds
     )
     whoami = providers.Singleton(WhoAmI, users, sessions, clock)
+    # A revoked session leaves this node's session view, then its sockets here are ended.
+    on_sessions_revoked = providers.Callable(
+        lambda cache, end: cache.on_revoked(end.for_sessions), session_source, end_connections
+    )
     revocations = providers.Selector(
         bus,
-        memory=providers.Singleton(LocalRevocations, end_connections.provided.for_sessions),
+        memory=providers.Singleton(LocalRevocations, on_sessions_revoked),
         redis=providers.Singleton(
             RedisRevocationBus,
             redis,
             channel=settings.provided.revocations_channel,
-            on_revoked=end_connections.provided.for_sessions,
+            on_revoked=on_sessions_revoked,
         ),
     )
     revoke_session = providers.Singleton(RevokeSession, sessions, revocations)

@@ -323,6 +323,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", nargs="*", choices=[s.name for s in SCENARIOS], help="run only these scenarios")
     parser.add_argument("--repeat", type=int, default=1, help="runs per server; the median is reported")
+    parser.add_argument("--impls", nargs="*", help="run only these servers (checks needing others are skipped)")
     parser.add_argument("--out", default=str(BENCH_DIR / "results.json"))
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the measured phase of both servers (numbers are inflated)"
@@ -335,9 +336,10 @@ def main() -> None:
     report: dict[str, Any] = {"machine": machine(), "profiled": args.profile, "scenarios": {}}
     started = time.monotonic()
     for scenario in chosen:
-        runs: dict[str, list[dict[str, Any]]] = {impl: [] for impl in scenario.impls}
+        impls = [i for i in scenario.impls if not args.impls or i in args.impls]
+        runs: dict[str, list[dict[str, Any]]] = {impl: [] for impl in impls}
         for _ in range(args.repeat):
-            for impl in scenario.impls:
+            for impl in impls:
                 t0 = time.monotonic()
                 result = run_one(impl, scenario, profile_dir)
                 runs[impl].append(result)
@@ -349,6 +351,8 @@ def main() -> None:
         values = {impl: statistics.median(r["value"] for r in rs) for impl, rs in runs.items()}
         checks = []
         for check in scenario.checks:
+            if check.subject not in values or check.baseline not in values:
+                continue
             compared = check.compare(values[check.subject], values[check.baseline])
             checks.append(
                 {
@@ -361,7 +365,7 @@ def main() -> None:
             )
         report["scenarios"][scenario.name] = {
             "description": scenario.description,
-            "unit": runs[scenario.impls[0]][0]["unit"],
+            "unit": runs[impls[0]][0]["unit"],
             "values": values,
             "checks": checks,
             "runs": runs,

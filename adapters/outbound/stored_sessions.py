@@ -19,6 +19,12 @@ class StoredSessionSource:
             return None
         return session, await self._users.get(session.user_id)
 
+    async def resolve_many(self, credentials: list[str]) -> dict[str, tuple[Session, User | None] | None]:
+        """`resolve` for many credentials in two queries (the session cache's batched loads)."""
+        found = await self._sessions.get_many(credentials)
+        users = await self._users.get_many({s.user_id for s in found.values()})
+        return {c: (found[c], users.get(found[c].user_id)) if c in found else None for c in credentials}
+
     def csrf_matches(self, presented: str, secret: str) -> bool:
         return hmac.compare_digest(presented.encode(), secret.encode())
 

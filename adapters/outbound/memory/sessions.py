@@ -16,6 +16,9 @@ class InMemorySessionRepository:
     async def get(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
 
+    async def get_many(self, session_ids: Iterable[str]) -> dict[str, Session]:
+        return {i: self._sessions[i] for i in session_ids if i in self._sessions}
+
     async def add(self, session: Session) -> None:
         if session.id in self._sessions:
             raise ValueError("a session with this id exists")

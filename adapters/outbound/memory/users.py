@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 from domain.identity import Role, User
@@ -14,6 +15,9 @@ class InMemoryUserRepository:
 
     async def get(self, user_id: int) -> User | None:
         return self._users.get(user_id)
+
+    async def get_many(self, user_ids: Iterable[int]) -> dict[int, User]:
+        return {i: self._users[i] for i in user_ids if i in self._users}
 
     async def get_by_username(self, username: str) -> User | None:
         return next((user for user in self._users.values() if user.username == username), None)

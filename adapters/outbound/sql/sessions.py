@@ -44,6 +44,14 @@ class SqlSessionRepository:
             row = (await conn.execute(select(sessions).where(sessions.c.id == session_id))).first()
         return _session(row) if row is not None else None
 
+    async def get_many(self, session_ids: Iterable[str]) -> dict[str, Session]:
+        found: dict[str, Session] = {}
+        async with self._engine.connect() as conn:
+            for chunk in _chunks(session_ids):
+                for row in await conn.execute(select(sessions).where(sessions.c.id.in_(chunk))):
+                    found[row.id] = _session(row)
+        return found
+
     async def add(self, session: Session) -> None:
         statement = insert(sessions).values(
             id=session.id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,6 +29,15 @@ class SqlUserRepository:
         async with self._engine.connect() as conn:
             row = (await conn.execute(select(*_COLUMNS).where(users.c.id == user_id))).first()
         return _user(row) if row is not None else None
+
+    async def get_many(self, user_ids: Iterable[int]) -> dict[int, User]:
+        unique = list(dict.fromkeys(user_ids))
+        found: dict[int, User] = {}
+        async with self._engine.connect() as conn:
+            for i in range(0, len(unique), 10_000):  # under SQLite's and asyncpg's bound-parameter limits
+                rows = await conn.execute(select(*_COLUMNS).where(users.c.id.in_(unique[i : i + 10_000])))
+                found.update((row.id, _user(row)) for row in rows)
+        return found
 
     async def get_by_username(self, username: str) -> User | None:
         async with self._engine.connect() as conn:
