@@ -331,7 +331,7 @@ def _redis(url: str | None, metrics: Metrics | None = None) -> Redis | None:
         return None
     if metrics is None:
         return redis_from_url(url)
-    client = TimedRedis.from_url(url, **client_options())
+    client: TimedRedis = TimedRedis.from_url(url, **client_options())  # type: ignore[assignment]  # from_url is typed as Redis
     client.latency = metrics.redis_latency
     return client
 
@@ -636,7 +636,9 @@ async def running(container: Container) -> AsyncIterator[Container]:
             manager = container.manager()
             if isinstance(manager, DirectRedisManager):
                 await manager.close()
-            await container.redis().aclose()
+            redis = container.redis()
+            if redis is not None:
+                await redis.aclose()
         engine = container.engine()
         if engine is not None:
             await engine.dispose()

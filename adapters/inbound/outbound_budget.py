@@ -41,7 +41,7 @@ class BudgetQueue(asyncio.Queue[Any]):
         self.queued_chars = 0
         self.over = False
         self.owner: Any = None  # the engine socket, once known
-        self.transport: asyncio.BaseTransport | None = None  # its WebSocket's TCP transport, once upgraded
+        self.transport: asyncio.Transport | None = None  # its WebSocket's TCP transport, once upgraded
 
     def put_nowait(self, item: Any) -> None:
         if item is None:  # the writer's stop signal always goes through

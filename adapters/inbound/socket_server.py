@@ -471,17 +471,17 @@ class SocketGateway:
             log.warning("connect check took over %.1f s", self._connect_timeout)
             self._count_connect(namespace, ErrorCode.CONNECTION_TIMEOUT.value)
             await self._disconnect(sid, "server error")
-            err = DomainError(
+            late = DomainError(
                 ErrorCode.CONNECTION_TIMEOUT, "The server could not check the session in time; try again shortly"
             )
-            self._refuse(err, physical_id, namespace, ip, session_id)
+            self._refuse(late, physical_id, namespace, ip, session_id)
             return
         except Exception:
             log.exception("connect handler failed")
             self._count_connect(namespace, ErrorCode.INTERNAL_ERROR.value)
             await self._disconnect(sid, "server error")
-            err = DomainError(ErrorCode.INTERNAL_ERROR, "The server could not accept the connection")
-            self._refuse(err, physical_id, namespace, ip, session_id)
+            internal = DomainError(ErrorCode.INTERNAL_ERROR, "The server could not accept the connection")
+            self._refuse(internal, physical_id, namespace, ip, session_id)
             return
         self._count_connect(namespace, "accepted")
 

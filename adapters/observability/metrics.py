@@ -261,14 +261,14 @@ class LiveState(Collector):
                 family.add_metric([node, namespace], count)
             yield family
         if self._security is not None:
-            family = CounterMetricFamily(
+            events = CounterMetricFamily(
                 "vedfolnir_security_events",
                 "Security events by kind (the admin feed's security_events)",
                 labels=["node_id", "kind"],
             )
             for kind, count in sorted(self._security().items()):
-                family.add_metric([node, kind], count)
-            yield family
+                events.add_metric([node, kind], count)
+            yield events
         if self._listeners is not None:
             family = GaugeMetricFamily(
                 "vedfolnir_redis_listener_up",

@@ -7,6 +7,7 @@ import itertools
 import logging
 import math
 import secrets
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -175,7 +176,7 @@ class RedisRateLimitStore:
 
     async def _decide(self, batch: list[_Hit]) -> list[Decision]:
         index: dict[str, int] = {}
-        args: list[object] = [f"{self._tag}{next(self._calls):x}"]
+        args: list[Any] = [f"{self._tag}{next(self._calls):x}"]
         for h in batch:
             args.append(index.setdefault(h.key, len(index) + 1))
             args.extend(h.args)
