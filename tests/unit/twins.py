@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass, field
 
 from adapters.outbound.memory.jobs import InMemoryJobRepository
@@ -11,10 +12,14 @@ from adapters.outbound.memory.publisher import RecordingPublisher, RecordingTran
 from adapters.outbound.memory.sessions import InMemorySessionRepository
 from adapters.outbound.memory.users import InMemoryUserRepository
 from adapters.outbound.stored_sessions import StoredSessionSource
-from application.connect import ConnectClient, DisconnectClient
+from application.client_events import ClientEventGate
+from application.connect import ConnectClient, DisconnectClient, EndConnections
 from application.connections import ConnectionRegistry
+from application.job_control import PauseCaptionGeneration, RequestCaptionStatus, ResumeCaptionGeneration
 from application.limits import Limits
 from application.outbox import Outbox
+from application.rooms import JoinRoom, LeaveRoom
+from application.routes import client_routes
 from application.security import SecurityEvents
 from domain.identity import Role, Session, User, new_session
 from domain.rate_limit import RateRule
@@ -93,6 +98,25 @@ class World:
             self.security,
         )
         self.disconnect = DisconnectClient(self.registry, self.slots, self.outbox)
+        self.end_connections = EndConnections(self.registry, self.transport, self.outbox, "/login")
+        self.routes = client_routes(
+            JoinRoom(self.transport),
+            LeaveRoom(self.transport),
+            RequestCaptionStatus(self.jobs),
+            PauseCaptionGeneration(self.jobs, self.clock),
+            ResumeCaptionGeneration(self.jobs, self.signals, self.clock),
+        )
+        self.gate = ClientEventGate(
+            self.registry,
+            self.routes,
+            self.rates,
+            self.end_connections,
+            self.outbox,
+            self.clock,
+            self.limits,
+            lambda data: len(json.dumps(data, default=str)),
+            self.security,
+        )
 
     async def user(self, username: str, role: Role = Role.REVIEWER, active: bool = True) -> User:
         return await self.users.add(username, role, active)
@@ -103,5 +127,12 @@ class World:
         return session
 
 
-def limits(*, connect_attempts: int = 100, per_user: int = 5) -> Limits:
-    return Limits(connect_attempts=RateRule(connect_attempts, 3600.0), connections_per_user=per_user)
+def limits(
+    *, connect_attempts: int = 100, per_user: int = 5, messages: int = 100, max_message_bytes: int = 10 * 1024
+) -> Limits:
+    return Limits(
+        messages=RateRule(messages, 60.0),
+        connect_attempts=RateRule(connect_attempts, 3600.0),
+        connections_per_user=per_user,
+        max_message_bytes=max_message_bytes,
+    )
