@@ -31,6 +31,9 @@ RELIED_ON = {
     "engineio.async_socket.AsyncSocket._upgrade_websocket": "constructs _async['websocket'] (GuardedWebSocket)",
     "engineio.async_socket.AsyncSocket._websocket_handler": "reads GuardedWebSocket.wait, writes via poll/send",
     "engineio.async_server.AsyncServer._handle_connect": "creates the AsyncSocket whose class we swap",
+    "engineio.async_socket.AsyncSocket.close": "BudgetQueue drops a socket with close(wait=False, abort=True, ...)",
+    "socketio.base_manager.BaseManager.sid_from_eio_sid": "GuardedServer maps an engine socket to its sid",
+    "socketio.base_manager.BaseManager.eio_sid_from_sid": "SocketGateway reads a connection's physical socket",
 }
 
 RECORDED = {
@@ -42,6 +45,7 @@ RECORDED = {
     "engineio.async_server.AsyncServer.handle_request": "7a4971c7500e6422",
     "engineio.async_socket.AsyncSocket._upgrade_websocket": "35cbe5112b598f6a",
     "engineio.async_socket.AsyncSocket._websocket_handler": "2822186d44689f3a",
+    "engineio.async_socket.AsyncSocket.close": "18bdb592eb77a06d",
     "engineio.async_socket.AsyncSocket.poll": "e65ca9f757c5c6ec",
     "engineio.async_socket.AsyncSocket.send": "2e6c0146d180bd97",
     "socketio.async_manager.AsyncManager.emit": "73f2199d8288b596",
@@ -58,7 +62,9 @@ RECORDED = {
     "socketio.async_server.AsyncServer._handle_eio_connect": "3686c5190dfb3d99",
     "socketio.async_server.AsyncServer._handle_eio_message": "f772a451d918e87a",
     "socketio.async_server.AsyncServer._handle_event": "f9d48888b2c4f4b1",
+    "socketio.base_manager.BaseManager.eio_sid_from_sid": "15f7ed15a67829bb",
     "socketio.base_manager.BaseManager.get_participants": "ff486d06f687b2d6",
+    "socketio.base_manager.BaseManager.sid_from_eio_sid": "930d34915b53bcb0",
     "socketio.packet.Packet.encode": "c0c942925dd5e295",
     "socketio.packet.Packet.reconstruct_binary": "3b59e0c5cf8529ca",
 }
