@@ -27,6 +27,7 @@ from adapters.inbound.pages import register_pages
 from adapters.inbound.periodic import every
 from adapters.inbound.refusals import RefusalDelivery
 from adapters.inbound.review_pages import review_session_routes
+from adapters.inbound.recovery import RecoveringServer, RecoveringTransport, RecoveryProtocol
 from adapters.inbound.socket_server import (
     OrjsonModule,
     SocketGateway,
@@ -48,7 +49,9 @@ from adapters.outbound.demo.descriptions import DemoDescriptionWriter
 from adapters.outbound.demo.posts import DemoPostSource
 from adapters.outbound.direct_delivery import DirectManager
 from adapters.outbound.flask_sessions import FlaskCookieSessionSource
+from adapters.outbound.event_log import LocalEventLog
 from adapters.outbound.health_probes import OllamaHealthProbe, PlatformApisHealthProbe
+from adapters.outbound.logged_delivery import LocalLoggedEmitter, LoggedPublisher
 from adapters.outbound.memory.credentials import InMemoryPlatformCredentials
 from adapters.outbound.memory.fleet import LeaveToWorkers, LocalFleetView, LocalRevocations
 from adapters.outbound.memory.jobs import InMemoryJobRepository
@@ -56,6 +59,7 @@ from adapters.outbound.memory.limits import InMemoryConnectionSlotStore, InMemor
 from adapters.outbound.memory.platforms import InMemoryPlatformRepository
 from adapters.outbound.memory.publish_loop import InProcessPublishLoop
 from adapters.outbound.memory.reviews import InMemoryReviewRepository
+from adapters.outbound.memory.recovery import InMemoryRecoveryStates
 from adapters.outbound.memory.scheduler import InProcessJobScheduler
 from adapters.outbound.memory.sessions import InMemorySessionRepository
 from adapters.outbound.memory.signals import LocalJobSignals
@@ -64,12 +68,15 @@ from adapters.outbound.ollama import OllamaCaptionGenerator
 from adapters.outbound.platforms.descriptions import MastodonDescriptionWriter
 from adapters.outbound.platforms.mastodon import MastodonPostSource
 from adapters.outbound.redis.client import client_options, redis_from_url
+from adapters.outbound.redis.client import redis_from_url
+from adapters.outbound.redis.event_log import RedisLoggedEmitter
 from adapters.outbound.redis.failover import FailoverRateLimitStore, FailoverSlotStore
 from adapters.outbound.redis.fleet import RedisFleetView, RedisJobLeases
 from adapters.outbound.redis.health import RedisHealthProbe
 from adapters.outbound.redis.limits import RedisConnectionSlotStore, RedisRateLimitStore
 from adapters.outbound.redis.manager import DirectRedisManager
 from adapters.outbound.redis.publisher import ManagerPublisher
+from adapters.outbound.redis.recovery import RedisRecoveryStates
 from adapters.outbound.redis.revocations import RedisRevocationBus
 from adapters.outbound.redis.signals import RedisJobSignals
 from adapters.outbound.session_cache import CachedSessionSource
@@ -96,6 +103,7 @@ from application.outbox import Outbox
 from application.platforms import ConnectPlatform
 from application.publish import PublishCaptions
 from application.review import ReviewCaptions, ReviewIntake, ReviewQueue
+from application.recovery import ConnectionRecovery, KeepRecoveryStates, RecoveringDisconnect
 from application.rooms import JoinRoom, LeaveRoom
 from application.routes import client_routes
 from application.run_job import RunCaptionJob
@@ -104,6 +112,7 @@ from application.sessions import AddUser, IssueSession, RevokeSession, SweepSess
 from application.start_job import RecoverJobs, StartCaptionJob
 from application.system_status import PublishSystemStatus
 from application.whoami import WhoAmI
+from domain.access import ADMIN_NAMESPACE, USER_NAMESPACE
 from domain.rate_limit import RateRule
 from domain.refusals import RefusalBackoff
 
@@ -184,6 +193,15 @@ class Settings(BaseSettings):
     publish_retries: int = 3
     demo_publish_delay: float = 0.2
     metrics_port: int | None = None
+    recovery_enabled: bool = True
+    recovery_window_seconds: float = 120.0
+    recovery_max_replay: int = 1000
+    recovery_buffer_per_room: int = 1000
+    recovery_log_events: int = 100_000
+
+    @property
+    def recovery_mode(self) -> str:
+        return "on" if self.recovery_enabled else "off"
 
     def redis_key(self, name: str) -> str:
         """Every key and channel of a deployment starts with REDIS_CHANNEL, so deployments may share a Redis."""
@@ -336,6 +354,14 @@ def _redis(url: str | None, metrics: Metrics | None = None) -> Redis | None:
     return client
 
 
+def _event_log(settings: Settings) -> LocalEventLog:
+    return LocalEventLog(settings.recovery_buffer_per_room, settings.recovery_window_seconds, os.urandom(6).hex())
+
+
+def _server_class(settings: Settings) -> type[RecoveringServer] | None:
+    return RecoveringServer if settings.recovery_enabled else None
+
+
 def _measure(data: Any) -> int:
     try:
         return len(orjson.dumps(data))
@@ -450,9 +476,53 @@ class Container(containers.DeclarativeContainer):
         security,
         manager,
         settings.provided.outbound_limits,
+        providers.Callable(_server_class, settings),
     )
-    transport = providers.Singleton(SocketTransport, sio)
-    publisher = providers.Singleton(SocketPublisher, sio)
+    # Connection-state recovery: replayable events are numbered and logged; states by private id.
+    recovery_mode = providers.Callable(lambda s: s.recovery_mode, settings)
+    event_log = providers.Singleton(_event_log, settings)
+    logged_emitter = providers.Selector(
+        bus,
+        memory=providers.Singleton(LocalLoggedEmitter, manager, event_log),
+        redis=providers.Singleton(
+            RedisLoggedEmitter,
+            redis,
+            manager,
+            event_log,
+            providers.Callable(_key, settings, "log"),
+            per_room=settings.provided.recovery_buffer_per_room,
+            total=settings.provided.recovery_log_events,
+            window=settings.provided.recovery_window_seconds,
+        ),
+    )
+    recovery_states = providers.Selector(
+        bus,
+        memory=providers.Singleton(InMemoryRecoveryStates, clock),
+        redis=providers.Singleton(
+            RedisRecoveryStates,
+            redis,
+            providers.Callable(_key, settings, "recovery:"),
+            providers.Callable(lambda s: s.recovery_window_seconds + s.connection_lease_seconds, settings),
+        ),
+    )
+    recovery = providers.Singleton(
+        ConnectionRecovery,
+        recovery_states,
+        tokens,
+        settings.provided.recovery_window_seconds,
+        settings.provided.recovery_max_replay,
+    )
+    keep_recovery_states = providers.Singleton(KeepRecoveryStates, recovery, recovery_states)
+    transport = providers.Selector(
+        recovery_mode,
+        off=providers.Singleton(SocketTransport, sio),
+        on=providers.Singleton(RecoveringTransport, sio, recovery, logged_emitter),
+    )
+    publisher = providers.Selector(
+        recovery_mode,
+        off=providers.Singleton(SocketPublisher, sio),
+        on=providers.Singleton(LoggedPublisher, logged_emitter),
+    )
     metered_publisher = providers.Singleton(MeteredPublisher, publisher, metrics)
     outbox = providers.Singleton(Outbox, metered_publisher, transport, clock, tokens)
     registry = providers.Singleton(ConnectionRegistry)
@@ -534,7 +604,12 @@ class Container(containers.DeclarativeContainer):
     connect = providers.Singleton(
         ConnectClient, session_source, registry, rates, slots, transport, outbox, clock, limits, security
     )
-    disconnect = providers.Singleton(DisconnectClient, registry, slots, outbox)
+    plain_disconnect = providers.Singleton(DisconnectClient, registry, slots, outbox)
+    disconnect = providers.Selector(
+        recovery_mode,
+        off=plain_disconnect,
+        on=providers.Singleton(RecoveringDisconnect, recovery, registry, plain_disconnect),
+    )
     join_room = providers.Singleton(JoinRoom, transport)
     leave_room = providers.Singleton(LeaveRoom, transport)
     request_caption_status = providers.Singleton(RequestCaptionStatus, jobs)
@@ -618,6 +693,8 @@ async def running(container: Container) -> AsyncIterator[Container]:
     if settings.backend != MEMORY and settings.auto_migrate:
         await migrate(settings.database_url)
     listeners = [container.signals(), container.revocations()] if settings.bus == "redis" else []
+    if settings.bus == "redis" and settings.recovery_enabled:
+        listeners.append(container.logged_emitter())  # reads the log channel (and what it missed)
     for listener in listeners:
         await listener.start()
     try:
@@ -652,6 +729,10 @@ def build_app(container: Container) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     sio = container.sio()
     sio.attach(app)
+    if settings.recovery_enabled:
+        sio.recovery = RecoveryProtocol(
+            container.recovery(), container.registry(), container.logged_emitter(), (USER_NAMESPACE, ADMIN_NAMESPACE)
+        )
     tasks: list[asyncio.Task[None]] = []
     metrics_runner: list[web.AppRunner] = []
     stack = contextlib.AsyncExitStack()
@@ -731,6 +812,9 @@ def build_app(container: Container) -> web.Application:
         if settings.bus == "redis":
             renew_every = settings.connection_lease_seconds / 3
             tasks.append(loop.create_task(every(renew_every, container.renew_connection_leases(), "lease renewal")))
+            if settings.recovery_enabled:
+                keep = container.keep_recovery_states()
+                tasks.append(loop.create_task(every(renew_every, keep, "recovery states")))
         tasks.append(
             loop.create_task(every(settings.system_status_interval, container.system_status(), "system status"))
         )
@@ -800,7 +884,20 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         raise ValueError("a worker needs REDIS_URL: it emits to the serving nodes through Redis")
     manager = DirectRedisManager(settings.redis_url, settings.redis_channel, write_only=True, json=OrjsonModule)
     container = build_container(settings)
-    container.publisher.override(providers.Object(ManagerPublisher(manager)))
+    if settings.recovery_enabled:  # numbered through the shared log; a worker delivers to no socket itself
+        emitter = RedisLoggedEmitter(
+            container.redis(),
+            manager,
+            None,
+            settings.redis_key("log"),
+            per_room=settings.recovery_buffer_per_room,
+            total=settings.recovery_log_events,
+            window=settings.recovery_window_seconds,
+        )
+        container.logged_emitter.override(providers.Object(emitter))
+        container.publisher.override(providers.Object(LoggedPublisher(emitter)))
+    else:
+        container.publisher.override(providers.Object(ManagerPublisher(manager)))
     claim = container.claim_jobs()
     container.scheduler().on_finished(claim.finished)
     metrics = container.metrics()

@@ -331,4 +331,44 @@ class SessionSource(Protocol):
     async def recheck(self, session_ids: set[str], now: float) -> SessionCheck:
         """Which of these connected sessions died (revoked, expired, user gone or inactive), and, for
         the live ones, the users as stored now where the source can tell cheaply (role changes)."""
+@dataclass(slots=True)
+class RecoveryState:
+    """What a connection needs to be recovered after its transport dropped (connection-state recovery).
+
+    `rooms` maps each room the socket is in to the log position when it joined; `start` is the log
+    position when the connection (or its last recovery) began: the replay floor when the client saw no event.
+    """
+
+    pid: str
+    sid: str
+    namespace: str
+    session_id: str
+    user_id: int
+    rooms: dict[str, int]
+    start: int
+    epoch: str
+    holder: str  # the physical connection holding it; only the holder may park it
+
+
+class RecoveryStates(Protocol):
+    """Recoverable states by private id: live while their connection is, parked for the window after it drops."""
+
+    async def save(self, state: RecoveryState) -> None:
+        """Stores (or overwrites) the state of a live connection."""
+        ...
+
+    async def park(self, state: RecoveryState, window: float) -> None:
+        """Keeps the state for `window` seconds, unless another connection has taken it since."""
+        ...
+
+    async def take(self, pid: str) -> RecoveryState | None:
+        """Removes and returns the state (single use), or None if unknown or expired."""
+        ...
+
+    async def drop(self, state: RecoveryState) -> None:
+        """Forgets the state, unless another connection has taken it since."""
+        ...
+
+    async def refresh(self, states: list[RecoveryState]) -> None:
+        """Keeps live states alive (fleet stores expire them so the states of a killed node vanish)."""
         ...

@@ -199,14 +199,15 @@ async def monitor(url: str, args: argparse.Namespace) -> int:
     reason: list[str] = []
 
     async def on_event(event: str, *data: Any) -> None:
-        _say(
-            {
-                "event": event,
-                "namespace": args.namespace,
-                "received_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "data": data[0] if len(data) == 1 else list(data),
-            }
-        )
+        line: dict[str, Any] = {
+            "event": event,
+            "namespace": args.namespace,
+            "received_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        if len(data) > 1 and isinstance(data[-1], str):  # a replayable event's recovery offset
+            line["offset"], data = data[-1], data[:-1]
+        line["data"] = data[0] if len(data) == 1 else list(data)
+        _say(line)
 
     async def on_disconnect(why: Any = None) -> None:
         reason.append(str(why))

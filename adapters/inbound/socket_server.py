@@ -285,8 +285,9 @@ def create_socket_server(
     security: SecurityEvents | None = None,
     manager: socketio.AsyncManager | None = None,
     outbound: OutboundLimits | None = None,
+    server_class: type[GuardedServer] | None = None,
 ) -> socketio.AsyncServer:
-    server = GuardedServer(
+    server = (server_class or GuardedServer)(
         async_mode="aiohttp",
         client_manager=manager or DirectManager(),
         cors_allowed_origins=cors_origins,

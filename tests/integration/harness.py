@@ -148,7 +148,7 @@ async def open_client(
     inbox = Inbox()
     client = Client(sio, namespace, inbox)
 
-    async def on_any(event: str, data: Any = None) -> None:
+    async def on_any(event: str, data: Any = None, *_offset: str) -> None:
         await inbox.put(event, data)
 
     async def on_connect_error(data: Any = None) -> None:

@@ -24,7 +24,7 @@ async def test_cli_manages_users_and_sessions_of_a_running_node(tmp_path: Path) 
         sio = socketio.AsyncClient(reconnection=False)
         inbox = Inbox()
 
-        async def record(event: str, data: object = None) -> None:
+        async def record(event: str, data: object = None, *_offset: str) -> None:
             await inbox.put(event, data)
 
         sio.on("*", record)

@@ -28,14 +28,25 @@ class SubscriptionState:
 
 
 async def channel_messages(
-    redis: Redis, channel: str, state: SubscriptionState, *, ping_every: float = 5.0
+    redis: Redis,
+    channel: str,
+    state: SubscriptionState,
+    *,
+    ping_every: float = 5.0,
+    on_subscribed: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncGenerator[bytes | str, None]:
-    """Yields each message's data forever, re-subscribing with backoff; messages sent while down are lost."""
+    """Yields each message's data forever, re-subscribing with backoff; messages sent while down are lost.
+
+    `on_subscribed` runs after each (re)subscription, before the messages that arrived since are read:
+    where the sender also logged its messages, it reads what was missed while down.
+    """
     backoff = MIN_BACKOFF
     while True:
         pubsub = redis.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(channel)
+            if on_subscribed is not None:
+                await on_subscribed()
             if state.failures:
                 log.info("re-subscribed to %s", channel)
             state.healthy = True
@@ -87,11 +98,13 @@ class ChannelListener:
         on_message: Callable[[bytes | str], Awaitable[None]],
         *,
         ping_every: float = 5.0,
+        on_subscribed: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._redis = redis
         self._channel = channel
         self._on_message = on_message
         self._ping_every = ping_every
+        self._on_subscribed = on_subscribed
         self._state = SubscriptionState()
         self._task: asyncio.Task[None] | None = None
 
@@ -116,7 +129,9 @@ class ChannelListener:
             await task
 
     async def _run(self) -> None:
-        messages = channel_messages(self._redis, self._channel, self._state, ping_every=self._ping_every)
+        messages = channel_messages(
+            self._redis, self._channel, self._state, ping_every=self._ping_every, on_subscribed=self._on_subscribed
+        )
         async with contextlib.aclosing(messages):
             async for data in messages:
                 try:

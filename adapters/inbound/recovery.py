@@ -1,0 +1,233 @@
+"""The server side of Socket.IO connection-state recovery (python-socketio has none): pid, offsets, replay."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import socketio
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+
+from adapters.inbound.socket_server import GuardedServer, SocketTransport
+from adapters.outbound.event_log import Entry, LocalEventLog
+from adapters.outbound.logged_delivery import queue_replay
+from application.connections import ConnectionRegistry
+from application.ports import RecoveryState
+from application.recovery import ConnectionRecovery
+
+log = logging.getLogger("vedfolnir.recovery")
+
+
+class RecoveryProtocol:
+    """Answers CONNECT with `{sid, pid}`; a CONNECT whose auth carries `{pid, offset}` gets its socket back.
+
+    A recovering connect is checked like any other (the same connect handler runs: session, CSRF,
+    connection cap, connect-attempt limit; the origin was checked at the handshake). The socket keeps
+    its id and rooms and, right after the CONNECT answer and before any live event, receives every
+    event of its rooms after its offset, in order. Anything that cannot be honoured in full (state
+    expired or taken, other session, offset unknown, log trimmed, more than the replay budget) gives
+    a fresh connection with a new pid: the stock client then sees `socket.recovered === false`.
+    """
+
+    def __init__(
+        self,
+        recovery: ConnectionRecovery,
+        registry: ConnectionRegistry,
+        emitter: Any,
+        namespaces: tuple[str, ...],
+    ) -> None:
+        self._recovery = recovery
+        self._registry = registry
+        self._emitter = emitter
+        self._log: LocalEventLog = emitter.log
+        self.namespaces = namespaces
+        self.deferring: dict[str, list[str]] = {}  # sid -> rooms asked for while its connect is being checked
+        self.hits = 0
+        self.misses = 0
+
+    async def connect(self, server: socketio.AsyncServer, eio_sid: str, namespace: str, data: Any) -> None:
+        auth = data if isinstance(data, dict) else None
+        claimed: RecoveryState | None = None
+        after = 0
+        durable: list[Entry] = []
+        if auth is not None and "pid" in auth:
+            pid, offset = auth.get("pid"), auth.get("offset")
+            auth = {k: v for k, v in auth.items() if k not in ("pid", "offset")}
+            claimed, after, durable = await self._claim(pid, offset, namespace)
+            if claimed is None:
+                self.misses += 1
+            else:
+                # The server may not have noticed the old transport drop yet: that socket ends first,
+                # here or (a fleet) on its node.
+                await server.disconnect(claimed.sid, namespace)
+        sid = _pre_connect(server, eio_sid, namespace, claimed.sid if claimed is not None else None)
+        if sid is None and claimed is not None:
+            claimed = None
+            sid = _pre_connect(server, eio_sid, namespace, None)
+        if sid is None:
+            await server._send_packet(
+                eio_sid, server.packet_class(sio_packet.CONNECT_ERROR, data="Unable to connect", namespace=namespace)
+            )
+            return
+        self.deferring[sid] = []
+        fail_reason: Any = socketio.exceptions.ConnectionRefusedError().error_args
+        try:
+            success = await server._trigger_event("connect", namespace, sid, server.environ[eio_sid], auth or None)
+        except socketio.exceptions.ConnectionRefusedError as exc:
+            fail_reason, success = exc.error_args, False
+        except ConnectionRefusedError:
+            fail_reason, success = {"message": "Connection refused by server"}, False
+        finally:
+            automatic = self.deferring.pop(sid, [])
+        if success is False:
+            await server._send_packet(
+                eio_sid, server.packet_class(sio_packet.CONNECT_ERROR, data=fail_reason, namespace=namespace)
+            )
+            await server.manager.disconnect(sid, namespace, ignore_queue=True)
+            return
+        state = self._accept(server, eio_sid, sid, namespace, automatic, claimed, after, durable)
+        if state is not None:
+            try:
+                await self._recovery.remember(state)
+            except Exception:  # the connection works; only its recovery after a node loss does not
+                log.exception("could not store a recoverable state")
+
+    async def _claim(self, pid: Any, offset: Any, namespace: str) -> tuple[RecoveryState | None, int, list[Entry]]:
+        try:
+            claimed = await self._recovery.claim(pid, namespace, self._log.epoch)
+        except Exception:
+            log.exception("could not look up a recoverable state")
+            return None, 0, []
+        if claimed is None:
+            return None, 0, []
+        after = self._recovery.replay_from(claimed, offset, self._emitter.newest)
+        if after is None:
+            return None, 0, []
+        durable: list[Entry] = []
+        if after < self._log.known_from:  # older than this node's own log: read the shared log
+            try:
+                fetched = await self._emitter.durable_since(namespace, claimed.rooms, after)
+            except Exception:
+                log.exception("could not read the shared event log")
+                fetched = None
+            if fetched is None:
+                return None, 0, []
+            durable = [e for e in fetched if e.seq <= self._log.known_from]
+        return claimed, after, durable
+
+    def _accept(
+        self,
+        server: socketio.AsyncServer,
+        eio_sid: str,
+        sid: str,
+        namespace: str,
+        automatic: list[str],
+        claimed: RecoveryState | None,
+        after: int,
+        durable: list[Entry],
+    ) -> RecoveryState | None:
+        # No await from here to the end: nothing can be delivered between the replay and the room joins.
+        conn = self._registry.get(sid)
+        replay: list[Entry] | None = None
+        if claimed is not None and conn is not None and self._recovery.accepts(claimed, conn):
+            local = self._log.since(namespace, claimed.rooms, max(after, self._log.known_from))
+            if local is not None and len(durable) + len(local) <= self._recovery.max_replay:
+                replay = durable + local
+        if claimed is not None:
+            if replay is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+        position = self._log.position
+        state = None
+        pid = None
+        if conn is not None:
+            rooms = dict.fromkeys(automatic, position)
+            state = self._recovery.begin(
+                conn, rooms, position, self._log.epoch, claimed if replay is not None else None
+            )
+            pid = state.pid
+        answer = {"sid": sid, "pid": pid} if pid is not None else {"sid": sid}
+        encoded = server.packet_class(sio_packet.CONNECT, answer, namespace=namespace).encode()
+        sock = server.eio.sockets.get(eio_sid)
+        if sock is not None and not sock.closed:
+            sock.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, encoded))
+        _connected(server.manager, sid, namespace)
+        if replay:
+            queue_replay(server.manager, eio_sid, replay)
+        for room in state.rooms if state is not None else automatic:
+            server.manager.basic_enter_room(sid, namespace, room)
+        return state
+
+
+def _pre_connect(server: socketio.AsyncServer, eio_sid: str, namespace: str, wanted: str | None) -> str | None:
+    """python-socketio's `pre_connect`, with the socket id of the connection being recovered."""
+    manager = server.manager
+    if wanted is not None and wanted in manager.rooms.get(namespace, {}).get(None, {}):
+        return None
+    sid = wanted or server.eio.generate_id()
+    try:
+        manager.basic_enter_room(sid, namespace, None, eio_sid=eio_sid)
+    except ValueError:  # bidict's ValueDuplicationError: this Engine.IO connection already has the namespace
+        return None
+    manager.basic_enter_room(sid, namespace, sid, eio_sid=eio_sid)
+    manager.pending_connect.setdefault(namespace, []).append(sid)
+    return sid
+
+
+def _connected(manager: socketio.AsyncManager, sid: str, namespace: str) -> None:
+    """python-socketio's `connect` once pre-connected (synchronous: its async wrapper only adds a pre-connect)."""
+    pending = manager.pending_connect.get(namespace)
+    if pending is not None and sid in pending:
+        pending.remove(sid)
+        if not pending:
+            del manager.pending_connect[namespace]
+
+
+class RecoveringServer(GuardedServer):
+    """GuardedServer whose CONNECT goes through the recovery protocol for the namespaces it serves.
+
+    Overrides the private `_handle_connect` (python-socketio 5.x): the socket id is chosen in it,
+    before the connect handler runs, and recovery must choose the old one.
+    """
+
+    recovery: RecoveryProtocol | None = None
+
+    async def _handle_connect(self, eio_sid, namespace, data):  # type: ignore[no-untyped-def]
+        namespace = namespace or "/"
+        protocol = self.recovery
+        if protocol is None or namespace not in protocol.namespaces:
+            return await super()._handle_connect(eio_sid, namespace, data)
+        return await protocol.connect(self, eio_sid, namespace, data)
+
+
+class RecoveringTransport(SocketTransport):
+    """The Transport port that holds a connecting socket's rooms until its connect is answered,
+    and keeps each live socket's recoverable rooms current."""
+
+    def __init__(self, sio: socketio.AsyncServer, recovery: ConnectionRecovery, emitter: Any) -> None:
+        super().__init__(sio)
+        self._recovery = recovery
+        self._emitter = emitter
+
+    @property
+    def protocol(self) -> RecoveryProtocol | None:
+        return getattr(self._sio, "recovery", None)
+
+    async def enter_room(self, sid: str, room: str, namespace: str) -> None:
+        protocol = self.protocol
+        deferred = protocol.deferring.get(sid) if protocol is not None else None
+        if deferred is not None:
+            deferred.append(room)
+            return
+        await super().enter_room(sid, room, namespace)
+        state = self._recovery.joined(sid, room, self._emitter.log.position)
+        if state is not None:
+            await self._recovery.remember(state)
+
+    async def leave_room(self, sid: str, room: str, namespace: str) -> None:
+        await super().leave_room(sid, room, namespace)
+        state = self._recovery.left(sid, room)
+        if state is not None:
+            await self._recovery.remember(state)

@@ -1,0 +1,153 @@
+"""Connection-state recovery: a private id per connection, its state parked when the transport drops, given back once."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+from typing import Any
+
+from application.connect import DisconnectClient
+from application.connections import Connection, ConnectionRegistry
+from application.ports import RecoveryState, RecoveryStates, TokenSource
+
+# Disconnect reasons after which the client reconnects by itself; any other (the client left, the
+# server ended the socket, its session died) forgets the state: a later reconnect is fresh.
+RECOVERABLE_REASONS = frozenset({"transport close", "transport error", "ping timeout"})
+MAX_OFFSET_DIGITS = 19
+
+
+class ConnectionRecovery:
+    """The recoverable states of this node's connections (a local view by socket id) and their store."""
+
+    def __init__(
+        self,
+        states: RecoveryStates,
+        tokens: TokenSource,
+        window: float,
+        max_replay: int,
+        recoverable_reasons: Iterable[str] = RECOVERABLE_REASONS,
+    ) -> None:
+        self._states = states
+        self._tokens = tokens
+        self.window = window
+        self.max_replay = max_replay
+        self._recoverable = frozenset(recoverable_reasons)
+        self._live: dict[str, RecoveryState] = {}
+
+    async def claim(self, pid: Any, namespace: str, epoch: str) -> RecoveryState | None:
+        """The parked (or still live) state a reconnect names, taken so no other reconnect can use it."""
+        if not isinstance(pid, str) or not 16 <= len(pid) <= 128:
+            return None
+        state = await self._states.take(pid)
+        if state is None or state.namespace != namespace or state.epoch != epoch:
+            return None
+        return state
+
+    @staticmethod
+    def replay_from(state: RecoveryState, offset: Any, newest: int) -> int | None:
+        """The log position after which the client missed events; None when its offset is none we sent.
+
+        No offset means the client saw no event since the state began: replay from its start.
+        """
+        if offset is None:
+            return state.start
+        if not isinstance(offset, str) or not offset.isdigit() or len(offset) > MAX_OFFSET_DIGITS:
+            return None
+        seen = int(offset)
+        if seen > newest:
+            return None
+        return max(seen, state.start)
+
+    @staticmethod
+    def accepts(state: RecoveryState, conn: Connection) -> bool:
+        """A state goes back only to a connection of the session it was issued to."""
+        same_session = hmac.compare_digest(state.session_id.encode(), conn.session_id.encode())
+        return same_session and state.user_id == conn.user.id
+
+    def begin(
+        self,
+        conn: Connection,
+        rooms: dict[str, int],
+        start: int,
+        epoch: str,
+        recovered: RecoveryState | None = None,
+    ) -> RecoveryState:
+        """The state of a connection that was just accepted (fresh, or `recovered`: same pid, same rooms)."""
+        pid = recovered.pid if recovered is not None else self._tokens.secret()
+        if recovered is not None:
+            automatic = set(rooms)
+            rooms = {**recovered.rooms, **rooms}
+            conn.rooms = frozenset(r for r in rooms if r not in automatic)
+        state = RecoveryState(
+            pid=pid,
+            sid=conn.sid,
+            namespace=conn.namespace,
+            session_id=conn.session_id,
+            user_id=conn.user.id,
+            rooms=rooms,
+            start=start,
+            epoch=epoch,
+            holder=conn.physical_id,
+        )
+        self._live[conn.sid] = state
+        return state
+
+    async def remember(self, state: RecoveryState) -> None:
+        await self._states.save(state)
+
+    def joined(self, sid: str, room: str, position: int) -> RecoveryState | None:
+        state = self._live.get(sid)
+        if state is not None and room not in state.rooms:
+            state.rooms[room] = position
+            return state
+        return None
+
+    def left(self, sid: str, room: str) -> RecoveryState | None:
+        state = self._live.get(sid)
+        if state is not None and state.rooms.pop(room, None) is not None:
+            return state
+        return None
+
+    async def ended(self, sid: str, reason: str, revoked: bool) -> None:
+        state = self._live.pop(sid, None)
+        if state is None:
+            return
+        if reason in self._recoverable and not revoked:
+            await self._states.park(state, self.window)
+        else:
+            await self._states.drop(state)
+
+    def live(self) -> list[RecoveryState]:
+        return list(self._live.values())
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+
+class RecoveringDisconnect:
+    """The disconnect use case that first parks (or forgets) the connection's recoverable state."""
+
+    def __init__(self, recovery: ConnectionRecovery, registry: ConnectionRegistry, inner: DisconnectClient) -> None:
+        self._recovery = recovery
+        self._registry = registry
+        self._inner = inner
+
+    async def __call__(self, sid: str, reason: str) -> None:
+        conn = self._registry.get(sid)
+        try:
+            await self._recovery.ended(sid, reason, revoked=conn is None or conn.revoked)
+        finally:
+            await self._inner(sid, reason)
+
+
+class KeepRecoveryStates:
+    """The periodic task that keeps this node's live states from expiring in a fleet-wide store."""
+
+    def __init__(self, recovery: ConnectionRecovery, states: RecoveryStates) -> None:
+        self._recovery = recovery
+        self._states = states
+
+    async def __call__(self) -> None:
+        live = self._recovery.live()
+        if live:
+            await self._states.refresh(live)

@@ -1,0 +1,55 @@
+"""Connection-state recovery across the fleet: the client's node is SIGKILLed, it recovers on another one."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import pytest
+
+from tests.integration.node_driver import Line, node_client
+from tests.integration.processes import free_port, process, serving
+from tests.integration.test_fleet import Fleet, fleet_env, start_job
+
+__all__ = ["fleet_env"]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+
+def event(name: str) -> object:
+    return lambda line: line["type"] == "event" and line["event"] == name
+
+
+def offsets(lines: list[Line]) -> list[str]:
+    return [line["offset"] for line in lines]
+
+
+async def test_a_client_recovers_on_another_node_after_its_node_was_killed(fleet_env: dict[str, str]) -> None:
+    env = {**fleet_env, "DEMO_POSTS": "14", "DEMO_CAPTION_SECONDS": "0.15"}
+    port_a, port_b = free_port(), free_port()
+    with serving(env, port_a) as node_a, serving(env, port_b), process(env, "worker"):
+        fleet = Fleet(env, f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}")
+        demo = await asyncio.to_thread(fleet.session, "demo")
+        async with node_client() as watcher, node_client() as page:
+            await watcher.send(cmd="open", url=fleet.node_b, session=demo.id, csrf=demo.csrf_token)
+            await page.send(cmd="open", url=fleet.node_a, session=demo.id, csrf=demo.csrf_token, reconnectionDelay=300)
+            first = await page.wait_for(lambda line: line["type"] == "connect")
+            await watcher.wait_for(lambda line: line["type"] == "connect")
+            await start_job(fleet.node_a, demo.user_id)
+            for _ in range(2):
+                mark = page.mark()
+                await page.wait_for(event("caption_generated"), since=mark)
+
+            await page.send(cmd="url", url=fleet.node_b)  # where it will reconnect
+            await page.wait_for(lambda line: line["type"] == "url")
+            node_a.send_signal(signal.SIGKILL)
+            node_a.wait(timeout=10)
+            await page.wait_for(lambda line: line["type"] == "disconnect")
+            await page.wait_for(event("caption_generation_completed"), timeout=30)
+            await watcher.wait_for(event("caption_generation_completed"), timeout=30)
+
+            again = page.connects()[-1]
+            assert len(page.connects()) == 2
+            assert again["recovered"] is True and again["id"] == first["id"]
+            assert offsets(page.events()) == offsets(watcher.events())
+            posts = [e["data"]["post_id"] for e in page.events("caption_generated")]
+            assert len(posts) == len(set(posts)) == 14
