@@ -25,9 +25,9 @@ from adapters.inbound.metrics_http import METRICS_KEY, register_metrics, serve_m
 from adapters.inbound.outbound_budget import OutboundLimits
 from adapters.inbound.pages import register_pages
 from adapters.inbound.periodic import every
+from adapters.inbound.recovery import RecoveringServer, RecoveringTransport, RecoveryProtocol
 from adapters.inbound.refusals import RefusalDelivery
 from adapters.inbound.review_pages import review_session_routes
-from adapters.inbound.recovery import RecoveringServer, RecoveringTransport, RecoveryProtocol
 from adapters.inbound.socket_server import (
     OrjsonModule,
     SocketGateway,
@@ -48,8 +48,8 @@ from adapters.outbound.demo.captions import DemoCaptionGenerator
 from adapters.outbound.demo.descriptions import DemoDescriptionWriter
 from adapters.outbound.demo.posts import DemoPostSource
 from adapters.outbound.direct_delivery import DirectManager
-from adapters.outbound.flask_sessions import FlaskCookieSessionSource
 from adapters.outbound.event_log import LocalEventLog
+from adapters.outbound.flask_sessions import FlaskCookieSessionSource
 from adapters.outbound.health_probes import OllamaHealthProbe, PlatformApisHealthProbe
 from adapters.outbound.logged_delivery import LocalLoggedEmitter, LoggedPublisher
 from adapters.outbound.memory.credentials import InMemoryPlatformCredentials
@@ -58,8 +58,8 @@ from adapters.outbound.memory.jobs import InMemoryJobRepository
 from adapters.outbound.memory.limits import InMemoryConnectionSlotStore, InMemoryRateLimitStore
 from adapters.outbound.memory.platforms import InMemoryPlatformRepository
 from adapters.outbound.memory.publish_loop import InProcessPublishLoop
-from adapters.outbound.memory.reviews import InMemoryReviewRepository
 from adapters.outbound.memory.recovery import InMemoryRecoveryStates
+from adapters.outbound.memory.reviews import InMemoryReviewRepository
 from adapters.outbound.memory.scheduler import InProcessJobScheduler
 from adapters.outbound.memory.sessions import InMemorySessionRepository
 from adapters.outbound.memory.signals import LocalJobSignals
@@ -68,7 +68,6 @@ from adapters.outbound.ollama import OllamaCaptionGenerator
 from adapters.outbound.platforms.descriptions import MastodonDescriptionWriter
 from adapters.outbound.platforms.mastodon import MastodonPostSource
 from adapters.outbound.redis.client import client_options, redis_from_url
-from adapters.outbound.redis.client import redis_from_url
 from adapters.outbound.redis.event_log import RedisLoggedEmitter
 from adapters.outbound.redis.failover import FailoverRateLimitStore, FailoverSlotStore
 from adapters.outbound.redis.fleet import RedisFleetView, RedisJobLeases
@@ -102,8 +101,8 @@ from application.notifications import NotifyAdmins, NotifyUser, RaiseAdminAlert
 from application.outbox import Outbox
 from application.platforms import ConnectPlatform
 from application.publish import PublishCaptions
-from application.review import ReviewCaptions, ReviewIntake, ReviewQueue
 from application.recovery import ConnectionRecovery, KeepRecoveryStates, RecoveringDisconnect
+from application.review import ReviewCaptions, ReviewIntake, ReviewQueue
 from application.rooms import JoinRoom, LeaveRoom
 from application.routes import client_routes
 from application.run_job import RunCaptionJob

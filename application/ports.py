@@ -331,6 +331,8 @@ class SessionSource(Protocol):
     async def recheck(self, session_ids: set[str], now: float) -> SessionCheck:
         """Which of these connected sessions died (revoked, expired, user gone or inactive), and, for
         the live ones, the users as stored now where the source can tell cheaply (role changes)."""
+
+
 @dataclass(slots=True)
 class RecoveryState:
     """What a connection needs to be recovered after its transport dropped (connection-state recovery).
