@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Iterable
 from typing import Any
 
 from application.connect import DisconnectClient
 from application.connections import Connection, ConnectionRegistry
 from application.ports import RecoveryState, RecoveryStates, TokenSource
+
+log = logging.getLogger("vedfolnir.recovery")
 
 # Disconnect reasons after which the client reconnects by itself; any other (the client left, the
 # server ended the socket, its session died) forgets the state: a later reconnect is fresh.
@@ -136,8 +139,9 @@ class RecoveringDisconnect:
         conn = self._registry.get(sid)
         try:
             await self._recovery.ended(sid, reason, revoked=conn is None or conn.revoked)
-        finally:
-            await self._inner(sid, reason)
+        except Exception as exc:  # the store is unreachable: the state expires by itself
+            log.warning("could not park a recoverable state (%s)", type(exc).__name__)
+        await self._inner(sid, reason)
 
 
 class KeepRecoveryStates:

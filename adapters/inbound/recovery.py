@@ -90,14 +90,14 @@ class RecoveryProtocol:
         if state is not None:
             try:
                 await self._recovery.remember(state)
-            except Exception:  # the connection works; only its recovery after a node loss does not
-                log.exception("could not store a recoverable state")
+            except Exception as exc:  # the connection works; only its recovery after a node loss does not
+                log.warning("could not store a recoverable state (%s)", type(exc).__name__)
 
     async def _claim(self, pid: Any, offset: Any, namespace: str) -> tuple[RecoveryState | None, int, list[Entry]]:
         try:
             claimed = await self._recovery.claim(pid, namespace, self._log.epoch)
-        except Exception:
-            log.exception("could not look up a recoverable state")
+        except Exception as exc:
+            log.warning("could not look up a recoverable state (%s): a fresh connection", type(exc).__name__)
             return None, 0, []
         if claimed is None:
             return None, 0, []
@@ -108,8 +108,8 @@ class RecoveryProtocol:
         if after < self._log.known_from:  # older than this node's own log: read the shared log
             try:
                 fetched = await self._emitter.durable_since(namespace, claimed.rooms, after)
-            except Exception:
-                log.exception("could not read the shared event log")
+            except Exception as exc:
+                log.warning("could not read the shared event log (%s): a fresh connection", type(exc).__name__)
                 fetched = None
             if fetched is None:
                 return None, 0, []
@@ -224,10 +224,17 @@ class RecoveringTransport(SocketTransport):
         await super().enter_room(sid, room, namespace)
         state = self._recovery.joined(sid, room, self._emitter.log.position)
         if state is not None:
-            await self._recovery.remember(state)
+            await _remember(self._recovery, state)
 
     async def leave_room(self, sid: str, room: str, namespace: str) -> None:
         await super().leave_room(sid, room, namespace)
         state = self._recovery.left(sid, room)
         if state is not None:
-            await self._recovery.remember(state)
+            await _remember(self._recovery, state)
+
+
+async def _remember(recovery: ConnectionRecovery, state: RecoveryState) -> None:
+    try:
+        await recovery.remember(state)
+    except Exception as exc:  # the room change stands; a recovery after a node loss may miss it
+        log.warning("could not store a recoverable state (%s)", type(exc).__name__)

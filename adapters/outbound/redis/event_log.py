@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from adapters.outbound.event_log import Entry, LocalEventLog
 from adapters.outbound.logged_delivery import deliver_encoded, rooms_of
+from adapters.outbound.redis.recovery import Breaker
 from adapters.outbound.redis.subscription import ChannelListener
 
 log = logging.getLogger("vedfolnir.recovery")
@@ -104,6 +105,7 @@ class RedisLoggedEmitter:
             else None
         )
         self._ready = False
+        self._breaker = Breaker()
         self.lost = 0  # events this node could not read back after a subscription gap
 
     async def start(self) -> None:
@@ -126,6 +128,9 @@ class RedisLoggedEmitter:
         rooms = rooms_of(room)
         prefix = "2" if namespace == "/" else f"2{namespace},"
         head = prefix + orjson.dumps([event, payload]).decode()[:-1] + ',"'
+        if self._breaker.open:
+            await self._manager.emit(event, payload, namespace=namespace, room=room)
+            return
         try:
             await self._script(
                 keys=[self._clock_key],
@@ -143,7 +148,8 @@ class RedisLoggedEmitter:
             )
         except Exception as exc:
             # Redis is unreachable: deliver anyway, unnumbered (a client that drops now cannot recover it).
-            log.warning("event log unavailable (%s); %s delivered without an offset", type(exc).__name__, event)
+            self._breaker.tripped()
+            log.warning("event log unavailable (%s): events go out without offsets for a while", type(exc).__name__)
             await self._manager.emit(event, payload, namespace=namespace, room=room)
 
     async def on_message(self, data: bytes | str) -> None:

@@ -7,10 +7,12 @@ about one window and then vanish; a parked state lives exactly one window.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from application.ports import RecoveryState
 
@@ -30,6 +32,25 @@ local state = redis.call('HGET', KEYS[1], 'state')
 redis.call('DEL', KEYS[1])
 return state
 """
+
+
+class Breaker:
+    """After a Redis failure, callers skip Redis for `pause` seconds instead of waiting on its timeouts each time."""
+
+    def __init__(self, pause: float = 5.0) -> None:
+        self._pause = pause
+        self._until = 0.0
+
+    @property
+    def open(self) -> bool:
+        return time.monotonic() < self._until
+
+    def tripped(self) -> None:
+        self._until = time.monotonic() + self._pause
+
+
+class RedisUnavailable(RedisError):
+    """Redis failed moments ago: not tried again yet."""
 
 
 def _encode(state: RecoveryState) -> bytes:
@@ -74,6 +95,16 @@ class RedisRecoveryStates:
         self._keep = redis.register_script(IF_HOLDER_KEEP)
         self._drop = redis.register_script(IF_HOLDER_DROP)
         self._take = redis.register_script(TAKE)
+        self._breaker = Breaker()
+
+    async def _run(self, call: Any) -> Any:
+        if self._breaker.open:
+            raise RedisUnavailable("Redis failed moments ago")
+        try:
+            return await call
+        except RedisError:
+            self._breaker.tripped()
+            raise
 
     def _key(self, pid: str) -> str:
         return self._prefix + pid
@@ -83,20 +114,22 @@ class RedisRecoveryStates:
         pipe = self._redis.pipeline(transaction=True)
         pipe.hset(key, mapping={"holder": state.holder, "state": _encode(state)})
         pipe.pexpire(key, self._live_ms)
-        await pipe.execute()
+        await self._run(pipe.execute())
 
     async def park(self, state: RecoveryState, window: float) -> None:
-        await self._keep(keys=[self._key(state.pid)], args=[state.holder, _encode(state), int(window * 1000)])
+        await self._run(
+            self._keep(keys=[self._key(state.pid)], args=[state.holder, _encode(state), int(window * 1000)])
+        )
 
     async def take(self, pid: str) -> RecoveryState | None:
-        raw = await self._take(keys=[self._key(pid)])
+        raw = await self._run(self._take(keys=[self._key(pid)]))
         return None if raw is None else _decode(raw)
 
     async def drop(self, state: RecoveryState) -> None:
-        await self._drop(keys=[self._key(state.pid)], args=[state.holder])
+        await self._run(self._drop(keys=[self._key(state.pid)], args=[state.holder]))
 
     async def refresh(self, states: list[RecoveryState]) -> None:
         pipe = self._redis.pipeline(transaction=False)
         for state in states:
             pipe.pexpire(self._key(state.pid), self._live_ms)
-        await pipe.execute()
+        await self._run(pipe.execute())
