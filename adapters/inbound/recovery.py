@@ -116,6 +116,17 @@ class RecoveryProtocol:
             durable = [e for e in fetched if e.seq <= self._log.known_from]
         return claimed, after, durable
 
+    def _fits(self, server: socketio.AsyncServer, replay: list[Entry]) -> bool:
+        """Within the replay budget, and within half the socket's outbound budget (the rest is for live events):
+        a replay is queued at once, and a queue past its budget drops the socket."""
+        limits = getattr(server.eio, "outbound", None)
+        max_packets = self._recovery.max_replay
+        max_chars = 1 << 62
+        if limits is not None:
+            max_packets = min(max_packets, limits.max_packets // 2)
+            max_chars = limits.max_chars // 2
+        return _fits_budget(replay, max_packets, max_chars)
+
     def _accept(
         self,
         server: socketio.AsyncServer,
@@ -132,7 +143,7 @@ class RecoveryProtocol:
         replay: list[Entry] | None = None
         if claimed is not None and conn is not None and self._recovery.accepts(claimed, conn):
             local = self._log.since(namespace, claimed.rooms, max(after, self._log.known_from))
-            if local is not None and len(durable) + len(local) <= self._recovery.max_replay:
+            if local is not None and self._fits(server, durable + local):
                 replay = durable + local
         if claimed is not None:
             if replay is None:
@@ -159,6 +170,10 @@ class RecoveryProtocol:
         for room in state.rooms if state is not None else automatic:
             server.manager.basic_enter_room(sid, namespace, room)
         return state
+
+
+def _fits_budget(entries: list[Entry], max_packets: int, max_chars: int) -> bool:
+    return len(entries) <= max_packets and sum(len(e.text) for e in entries) <= max_chars
 
 
 def _pre_connect(server: socketio.AsyncServer, eio_sid: str, namespace: str, wanted: str | None) -> str | None:
