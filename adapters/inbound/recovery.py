@@ -56,7 +56,7 @@ class RecoveryProtocol:
             auth = {k: v for k, v in auth.items() if k not in ("pid", "offset")}
             claimed, after, durable = await self._claim(pid, offset, namespace)
             if claimed is None:
-                self.misses += 1
+                self._count(server, False)
             else:
                 # The server may not have noticed the old transport drop yet: that socket ends first,
                 # here or (a fleet) on its node.
@@ -116,6 +116,15 @@ class RecoveryProtocol:
             durable = [e for e in fetched if e.seq <= self._log.known_from]
         return claimed, after, durable
 
+    def _count(self, server: socketio.AsyncServer, hit: bool) -> None:
+        if hit:
+            self.hits += 1
+        else:
+            self.misses += 1
+        metrics = getattr(server.manager, "metrics", None)
+        if metrics is not None:
+            metrics.recovery(hit)
+
     def _fits(self, server: socketio.AsyncServer, replay: list[Entry]) -> bool:
         """Within the replay budget, and within half the socket's outbound budget (the rest is for live events):
         a replay is queued at once, and a queue past its budget drops the socket."""
@@ -146,10 +155,7 @@ class RecoveryProtocol:
             if local is not None and self._fits(server, durable + local):
                 replay = durable + local
         if claimed is not None:
-            if replay is None:
-                self.misses += 1
-            else:
-                self.hits += 1
+            self._count(server, replay is not None)
         position = self._log.position
         state = None
         pid = None

@@ -17,10 +17,19 @@ def deliver_encoded(manager: socketio.AsyncManager, namespace: str, room: str | 
         return
     pkt = eio_packet.Packet(eio_packet.MESSAGE, text)
     sockets = manager.server.eio.sockets
+    delivered = closed = 0
     for _, eio_sid in manager.get_participants(namespace, room):
         sock = sockets.get(eio_sid)
-        if sock is not None and not sock.closed:
-            sock.queue.put_nowait(pkt)
+        if sock is None or sock.closed:
+            closed += 1
+            continue
+        sock.queue.put_nowait(pkt)
+        delivered += 1
+    metrics = getattr(manager, "metrics", None)  # as in deliver_locally
+    if metrics is not None:
+        metrics.delivered(namespace, delivered)
+        if closed:
+            metrics.dropped("closed_socket", closed)
 
 
 def queue_replay(manager: socketio.AsyncManager, eio_sid: str, entries: list[Entry]) -> None:

@@ -122,11 +122,15 @@ async def test_after_the_window_the_reconnect_is_fresh_and_nothing_is_replayed(t
 async def test_a_session_revoked_meanwhile_is_not_recovered(recovering: Server) -> None:
     session = await recovering.session("demo")
     async with node_client() as page:
-        await open_page(page, recovering, session, reconnectionDelay=800)
+        first = await open_page(page, recovering, session, reconnectionDelay=800)
         await page.send(cmd="drop")
         await page.wait_for(lambda line: line["type"] == "disconnect")
         status, _ = await recovering.api("DELETE", f"/api/v1/sessions/{session.id}")
         assert status == 200
-        refused = await page.wait_for(lambda line: line["type"] == "connect_error")
+        # Refused the reference's way (REFUSAL_MODE=event): a fresh, unrecovered connection hears auth_error.
+        refused = await page.wait_for(lambda line: line["type"] == "event" and line["event"] == "auth_error")
         assert refused["data"]["error_code"] == "AUTH_INVALID_SESSION"
-        assert len(page.connects()) == 1
+        second = page.connects()[-1]
+        assert len(page.connects()) == 2 and second["recovered"] is False
+        await page.wait_for(lambda line: line["type"] == "disconnect" and line["reason"] == "io server disconnect")
+        assert [e["event"] for e in page.events()] == ["auth_error"] and first["recovered"] is False
