@@ -884,8 +884,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     manager = DirectRedisManager(settings.redis_url, settings.redis_channel, write_only=True, json=OrjsonModule)
     container = build_container(settings)
     if settings.recovery_enabled:  # numbered through the shared log; a worker delivers to no socket itself
+        redis = container.redis()
+        assert redis is not None  # REDIS_URL is set
         emitter = RedisLoggedEmitter(
-            container.redis(),
+            redis,
             manager,
             None,
             settings.redis_key("log"),

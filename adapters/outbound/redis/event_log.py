@@ -198,7 +198,7 @@ class RedisLoggedEmitter:
         now = time.time()
         for entry_id, fields in entries:
             seq = _seq(entry_id)
-            if seq != local.position + 1:
+            if seq != local.position + 1 or fields is None:
                 break
             namespace, packet = _text(fields[b"n"]), _text(fields[b"p"])
             rooms = orjson.loads(fields[b"r"])
