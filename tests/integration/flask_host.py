@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, redirect, render_template_string, request
+from flask import Flask, redirect, render_template_string, request, send_file
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect, generate_csrf
@@ -26,6 +26,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 PAGE_DIR = Path(__file__).resolve().parent / "flask_pages"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class UserRole(enum.Enum):
@@ -60,6 +61,22 @@ LOGIN_PAGE = """<!doctype html><title>Vedfolnir login</title>
 <button id="submit" type="submit">Log in</button></form>"""
 
 
+HOME_PAGE = """<!doctype html><title>Vedfolnir</title><meta name="csrf-token" content="{{ csrf_token() }}">
+<p id="user">{{ username }}</p>
+<form method="post" action="/logout"><input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+<button id="logout" type="submit">Log out</button></form>"""
+
+FOREIGN_PAGE = """<!doctype html><title>foreign</title><script src="/static/socket.io.min.js"></script>
+<script>
+window.outcomes = {};
+for (const transports of [["polling"], ["websocket"]]) {
+  const s = io({{ realtime_url | tojson }}, { transports, withCredentials: true, reconnection: false, timeout: 5000 });
+  s.on("connect", () => { window.outcomes[transports[0]] = { connected: true }; s.close(); });
+  s.on("connect_error", (e) => { window.outcomes[transports[0]] = { connect_error: e.message }; s.close(); });
+}
+</script>"""
+
+
 class HostApp:
     """The Flask app and what a test does to its users table (as Vedfolnir's admin screens would)."""
 
@@ -70,17 +87,15 @@ class HostApp:
         *,
         fallbacks: list[str] | None = None,
         realtime_url: str = "",
-        page_file: str = "reference_page.html",
     ) -> None:
         self.engine = create_engine(database_url)
         Base.metadata.create_all(self.engine)
         self.realtime_url = realtime_url
         app = Flask("vedfolnir_host")
         app.config.update(SECRET_KEY=secret_key, SECRET_KEY_FALLBACKS=fallbacks or [], WTF_CSRF_TIME_LIMIT=3600)
-        CSRFProtect(app)
+        csrf = CSRFProtect(app)
         login = LoginManager(app)
         login.login_view = "login_page"
-        page_template = (PAGE_DIR / page_file).read_text() if (PAGE_DIR / page_file).exists() else ""
 
         @login.user_loader
         def load(user_id: str) -> HostUser | None:
@@ -106,9 +121,48 @@ class HostApp:
         @app.route("/")
         @login_required
         def home() -> Any:
+            return render_template_string(HOME_PAGE, username=current_user.username)
+
+        reference = {path.stem: path.read_text() for path in (PAGE_DIR / "reference").glob("*.js")}
+        reference_template = (PAGE_DIR / "reference_page.html").read_text()
+        pages = {
+            "client": ["client_setup", "captions", "testing"],
+            "auth": ["auth", "testing"],
+            "admin": ["admin"],
+        }
+
+        @app.route("/reference/<name>")
+        @login_required
+        def reference_page(name: str) -> Any:
             return render_template_string(
-                page_template, realtime_url=self.realtime_url, user_id=current_user.id, username=current_user.username
+                reference_template,
+                page=name,
+                blocks=pages[name],
+                reference=reference,
+                realtime_url=self.realtime_url,
+                user_id=current_user.id,
+                username=current_user.username,
             )
+
+        @app.route("/static/socket.io.min.js")
+        def socket_io_client() -> Any:
+            return send_file(ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js")
+
+        @app.route("/foreign")
+        def foreign() -> Any:
+            """A page a test opens from another origin of this host: it tries to connect as any page could."""
+            return render_template_string(FOREIGN_PAGE, realtime_url=self.realtime_url)
+
+        @app.route("/admin/users/<int:user_id>", methods=["POST"])
+        @csrf.exempt
+        def change_user(user_id: int) -> Any:
+            """What Vedfolnir's admin screens do to a user (unauthenticated here: a test app)."""
+            body = request.get_json(force=True)
+            if "is_active" in body:
+                self.set_active(user_id, bool(body["is_active"]))
+            if "role" in body:
+                self.set_role(user_id, UserRole[body["role"]])
+            return {"ok": True}
 
         @app.route("/csrf-token")
         def csrf_token() -> Any:
