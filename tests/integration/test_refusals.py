@@ -152,7 +152,7 @@ async def test_a_session_check_that_hangs_is_connection_timeout(tmp_path: Path) 
     settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 't.db'}", connect_check_timeout=0.3)
 
     def slow(container: Any) -> None:
-        container.session_source.override(providers.Object(SlowSource()))
+        container.uncached_session_source.override(providers.Object(SlowSource()))
 
     async with serve(settings, slow) as server:
         refused = await server.client(await server.session("demo"), expect_refusal=True)
