@@ -99,7 +99,7 @@ from application.job_control import PauseCaptionGeneration, RequestCaptionStatus
 from application.limits import Limits
 from application.notifications import NotifyAdmins, NotifyUser, RaiseAdminAlert
 from application.outbox import Outbox
-from application.platforms import ConnectPlatform
+from application.platforms import ConnectPlatform, TrackPlatformReachability
 from application.publish import PublishCaptions
 from application.recovery import ConnectionRecovery, KeepRecoveryStates, RecoveringDisconnect
 from application.review import ReviewCaptions, ReviewIntake, ReviewQueue
@@ -329,13 +329,13 @@ def _ollama(settings: Settings) -> OllamaCaptionGenerator:
     )
 
 
-def _service_probes(settings: Settings, platforms: Any) -> list[Any]:
+def _service_probes(settings: Settings, platforms: Any, on_platforms_checked: Any = None) -> list[Any]:
     """Health of the outside services the real adapters use (the demo ones need none)."""
     probes: list[Any] = []
     if settings.caption_generator == "ollama":
         probes.append(OllamaHealthProbe(None, settings.ollama_url, settings.ollama_model))
     if settings.post_source == "mastodon":
-        probes.append(PlatformApisHealthProbe(None, platforms.instance_urls))
+        probes.append(PlatformApisHealthProbe(None, platforms.instance_urls, on_checked=on_platforms_checked))
     return probes
 
 
@@ -546,7 +546,8 @@ class Container(containers.DeclarativeContainer):
         ),
         ollama=providers.Singleton(_ollama, settings),
     )
-    service_probes = providers.Singleton(_service_probes, settings, platforms)
+    track_reachability = providers.Singleton(TrackPlatformReachability, platforms, outbox)
+    service_probes = providers.Singleton(_service_probes, settings, platforms, track_reachability)
 
     # The review queue and publishing (issue 15)
     reviews = providers.Selector(
@@ -635,7 +636,7 @@ class Container(containers.DeclarativeContainer):
     status_probes = providers.Callable(
         lambda *groups: [p for g in groups for p in g], health_probes, redis_probes, service_probes
     )
-    connect_platform = providers.Singleton(ConnectPlatform, users, platforms, credentials)
+    connect_platform = providers.Singleton(ConnectPlatform, users, platforms, credentials, post_source, outbox)
     get_job = providers.Singleton(GetCaptionJob, jobs)
     cancel_job = providers.Singleton(CancelCaptionJob, jobs, signals, outbox, clock)
     system_status = providers.Singleton(

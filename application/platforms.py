@@ -4,18 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from application.ports import PlatformCredentials, PlatformRepository, UserRepository
+from application.outbox import Outbox
+from application.ports import (
+    PlatformCredentials,
+    PlatformRepository,
+    PlatformUnavailable,
+    PlatformVerifier,
+    UserRepository,
+)
+from domain import events, messages
 from domain.errors import DomainError, ErrorCode
 from domain.events import CONNECT_PLATFORM_SCHEMA
-from domain.platforms import PlatformConnection, PlatformType
+from domain.platforms import PlatformConnection, PlatformStatus, PlatformType
 from domain.validation import validate
 
 
 class ConnectPlatform:
-    def __init__(self, users: UserRepository, platforms: PlatformRepository, credentials: PlatformCredentials) -> None:
+    """Stores the connection and its token, then asks the instance once: its status goes to the user."""
+
+    def __init__(
+        self,
+        users: UserRepository,
+        platforms: PlatformRepository,
+        credentials: PlatformCredentials,
+        verifier: PlatformVerifier | None = None,
+        outbox: Outbox | None = None,
+    ) -> None:
         self._users = users
         self._platforms = platforms
         self._credentials = credentials
+        self._verifier = verifier
+        self._outbox = outbox
 
     async def from_request(self, body: Any) -> PlatformConnection:
         fields = validate(CONNECT_PLATFORM_SCHEMA, body)
@@ -39,4 +58,38 @@ class ConnectPlatform:
             raise DomainError(ErrorCode.PLATFORM_CONNECTION_ERROR, str(exc)) from None
         platform = await self._platforms.add(user_id, name, platform_type, instance_url.rstrip("/"))
         await self._credentials.store(platform.id, access_token)
+        if self._verifier is None:
+            return platform
+        status = PlatformStatus.CONNECTED
+        try:
+            await self._verifier.verify(platform)
+        except PlatformUnavailable as exc:  # kept all the same: the user may fix the instance or the token later
+            status = PlatformStatus.DISCONNECTED if exc.unreachable else PlatformStatus.ERROR
+        platform = await self._platforms.set_status(platform.id, status, None)
+        if self._outbox is not None:
+            await self._outbox.to_user(user_id, events.PLATFORM_CONNECTION_STATUS, messages.platform_status(platform))
         return platform
+
+
+class TrackPlatformReachability:
+    """Fed by the platform health probe: connections of an instance that stops answering become
+    `disconnected`, and `connected` again when it answers; each change is told to its user once."""
+
+    def __init__(self, platforms: PlatformRepository, outbox: Outbox) -> None:
+        self._platforms = platforms
+        self._outbox = outbox
+
+    async def __call__(self, reachable: dict[str, bool]) -> None:
+        for instance_url, up in sorted(reachable.items()):
+            if up:  # a refused token (`error`) stays refused: only a sync or a new token clears it
+                changed = await self._platforms.change_status_on_instance(
+                    instance_url, (PlatformStatus.DISCONNECTED,), PlatformStatus.CONNECTED
+                )
+            else:
+                changed = await self._platforms.change_status_on_instance(
+                    instance_url, (PlatformStatus.CONNECTED,), PlatformStatus.DISCONNECTED
+                )
+            for platform in changed:
+                await self._outbox.to_user(
+                    platform.user_id, events.PLATFORM_CONNECTION_STATUS, messages.platform_status(platform)
+                )

@@ -77,6 +77,13 @@ class PlatformRepository(Protocol):
         self, platform_id: int, status: PlatformStatus, last_sync: float | None
     ) -> PlatformConnection: ...
 
+    async def change_status_on_instance(
+        self, instance_url: str, allowed_from: Iterable[PlatformStatus], status: PlatformStatus
+    ) -> list[PlatformConnection]:
+        """Sets `status` on the instance's connections whose status is one of `allowed_from`, atomically;
+        the connections it changed (so of several nodes doing this at once, one reports each change)."""
+        ...
+
 
 class PlatformCredentials(Protocol):
     """Access tokens of platform connections, stored encrypted."""
@@ -144,8 +151,11 @@ class JobAlreadyActive(Exception):
 
 @dataclass(frozen=True, slots=True)
 class PostPage:
+    """One page of a sync: its images to caption, and how far through the account's posts the sync is."""
+
     posts: list[PostImage]
-    total_hint: int | None
+    items_seen: int  # the account's posts examined so far, this page's included
+    items_total: int | None  # the account's posts in all, when the platform says (None: unknown)
 
 
 class PostSource(Protocol):
@@ -257,12 +267,19 @@ class HealthProbe(Protocol):
 
 
 class PlatformUnavailable(Exception):
-    """The platform could not be reached or refused the credentials."""
+    """The platform could not be reached (`unreachable`: timed out, refused, 5xx) or refused the credentials."""
 
-    def __init__(self, message: str, retry_possible: bool = True) -> None:
+    def __init__(self, message: str, retry_possible: bool = True, unreachable: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.retry_possible = retry_possible
+        self.unreachable = unreachable
+
+
+class PlatformVerifier(Protocol):
+    async def verify(self, platform: PlatformConnection) -> None:
+        """Returns if the instance answers and accepts the stored token; else PlatformUnavailable."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

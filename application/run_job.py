@@ -81,7 +81,7 @@ class RunCaptionJob:
         try:
             posts = await self._sync(platform, job.max_posts, job.reprocess_existing)
         except PlatformUnavailable as exc:
-            await self._set_platform(platform, PlatformStatus.ERROR)
+            await self._set_platform(platform, PlatformStatus.DISCONNECTED if exc.unreachable else PlatformStatus.ERROR)
             await self._fail(job, None, "PLATFORM_CONNECTION_ERROR", exc.message, exc.retry_possible)
             return
         while True:  # read-modify-write guarded by the status read, so a pause during the sync survives
@@ -126,11 +126,11 @@ class RunCaptionJob:
         posts: list[PostImage] = []
         async for page in self._source.pages(platform, limit, include_described):
             posts.extend(page.posts)
-            total = max(page.total_hint or 0, len(posts))
+            total = max(page.items_total or 0, page.items_seen)  # a stale count never makes it exceed 100 %
             await self._outbox.to_user(
                 platform.user_id,
                 events.PLATFORM_SYNC_PROGRESS,
-                messages.sync_progress(platform, "posts", len(posts), total),
+                messages.sync_progress(platform, "posts", page.items_seen, total),
             )
         await self._set_platform(platform, PlatformStatus.CONNECTED, last_sync=self._clock.now())
         return posts

@@ -224,6 +224,7 @@ class HttpApi:
             "name": platform.name,
             "platform_type": platform.platform_type.value,
             "instance_url": platform.instance_url,
+            "status": platform.status.value,
         }
 
     def _reviews(self) -> tuple[ReviewQueue, ReviewCaptions]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,6 +12,8 @@ import aiohttp
 from yarl import URL
 
 from domain.health import ComponentHealth, Health
+
+log = logging.getLogger("vedfolnir.health")
 
 
 class OllamaHealthProbe:
@@ -60,7 +63,11 @@ class OllamaHealthProbe:
 
 
 class PlatformApisHealthProbe:
-    """Asks every distinct connected instance for /api/v1/instance: all answer, some do, or none does."""
+    """Asks every distinct connected instance for /api/v1/instance: all answer, some do, or none does.
+
+    `on_checked`, if given, receives each round's {instance URL: answered} (the platform statuses
+    users see follow it); its failures are logged, never the probe's.
+    """
 
     component = "platform_apis"
 
@@ -70,7 +77,9 @@ class PlatformApisHealthProbe:
         instances: Callable[[], Awaitable[list[str]]],
         timeout: float = 5.0,
         concurrency: int = 10,
+        on_checked: Callable[[dict[str, bool]], Awaitable[None]] | None = None,
     ) -> None:
+        self._on_checked = on_checked
         self._http = http
         self._owns_http = http is None
         self._instances = instances
@@ -94,6 +103,11 @@ class PlatformApisHealthProbe:
         latencies = await asyncio.gather(*(self._ping(self._http, gate, url) for url in urls))
         reachable = {url: ms for url, ms in zip(urls, latencies, strict=True) if ms is not None}
         unreachable = [url for url in urls if url not in reachable]
+        if self._on_checked is not None:
+            try:
+                await self._on_checked({url: url in reachable for url in urls})
+            except Exception:
+                log.exception("acting on the platform reachability failed")
         metrics: dict[str, Any] = {
             "instances": len(urls),
             "reachable": len(reachable),

@@ -113,11 +113,14 @@ async def api(base: str, method: str, path: str, body: Any = None) -> tuple[int,
         return answer.status, await answer.json()
 
 
-async def connect_platform(base: str, user_id: int, instance_url: str, token: str) -> int:
+async def connect_platform(
+    base: str, user_id: int, instance_url: str, token: str, expect: str = "connected", platform_type: str = "mastodon"
+) -> int:
+    """Adds the connection; the instance is asked at once, and the answer says what it said (`expect`)."""
     body = {
         "user_id": user_id,
         "name": PLATFORM_NAME,
-        "platform_type": "mastodon",
+        "platform_type": platform_type,
         "instance_url": instance_url,
         "access_token": token,
     }
@@ -127,8 +130,9 @@ async def connect_platform(base: str, user_id: int, instance_url: str, token: st
         "platform_id": answer["platform_id"],
         "user_id": user_id,
         "name": PLATFORM_NAME,
-        "platform_type": "mastodon",
+        "platform_type": platform_type,
         "instance_url": instance_url,
+        "status": expect,
     }
     assert isinstance(answer["platform_id"], int)
     return int(answer["platform_id"])
@@ -267,15 +271,15 @@ async def test_a_mastodon_job_captioned_by_ollama_reports_every_step_truthfully(
     assert syncing["status"] == "syncing" and syncing["last_sync"] is None
     assert connected["status"] == "connected" and ISO.match(connected["last_sync"])
 
-    # One report per page, counting the images without alt text found so far (no total is known ahead).
+    # One report per page: the statuses examined of the account's statuses_count (9), as verify_credentials said.
     pages = [data for name, data in events if name == "platform_sync_progress"]
     for page in pages:
         fields(page, {"user_id", "platform_id", "sync_type", "current_item", "total_items", "progress_percentage"})
         assert page == page | {"user_id": alice.id, "platform_id": platform_id, "sync_type": "posts"}
     assert [(p["current_item"], p["total_items"], p["progress_percentage"]) for p in pages] == [
-        (1, 1, 100),
-        (5, 5, 100),
-        (7, 7, 100),
+        (3, 9, 33),
+        (6, 9, 66),
+        (9, 9, 100),
     ]
 
     started = next(data for name, data in events if name == "caption_generation_started")
@@ -391,7 +395,7 @@ async def test_a_mastodon_job_captioned_by_ollama_reports_every_step_truthfully(
     # Mastodon: every API call carried the token; pages followed by Link (max_id), the 429 waited Retry-After.
     api_calls = mastodon.hits("/api/v1/accounts")
     assert api_calls and all(seen.headers.get("Authorization") == f"Bearer {TOKEN}" for seen in api_calls)
-    assert len(mastodon.hits("/api/v1/accounts/verify_credentials")) == 1
+    assert len(mastodon.hits("/api/v1/accounts/verify_credentials")) == 2  # at the add, then at the sync
     pages_asked = mastodon.hits("/api/v1/accounts/109/statuses")
     assert [seen.query.get("max_id") for seen in pages_asked] == [
         None,
@@ -476,7 +480,7 @@ async def test_a_refused_token_fails_the_job_without_retrying(
     add_post(mastodon, [None])
     async with serve(engine_settings(tmp_path / "token.db", mastodon, ollama, bootstrap.new_token_key())) as server:
         alice = await server.container.add_user()("alice", Role.REVIEWER)
-        platform_id = await connect_platform(server.url, alice.id, mastodon.base_url, "a-revoked-token")
+        platform_id = await connect_platform(server.url, alice.id, mastodon.base_url, "a-revoked-token", "error")
         client = await server.client(await server.session("alice"))
         try:
             job_id = await start_job(server.url, alice.id, platform_id)
@@ -513,8 +517,9 @@ async def test_a_refused_token_fails_the_job_without_retrying(
         "failed_captions": 0,
     }
     assert job["status"] == "failed" and job["results"] == [] and ISO.match(job["finished_at"])
-    (verify,) = mastodon.hits("/api/v1/accounts/verify_credentials")  # a refusal is not retried
-    assert verify.headers.get("Authorization") == "Bearer a-revoked-token"
+    # once at the add, once by the job: a refusal is never retried
+    verify = mastodon.hits("/api/v1/accounts/verify_credentials")
+    assert [seen.headers.get("Authorization") for seen in verify] == ["Bearer a-revoked-token"] * 2
     assert not mastodon.hits("/api/v1/accounts/109/statuses") and not ollama.generated
 
 

@@ -59,7 +59,8 @@ async def test_pages_follow_the_link_header(fake: FakeMastodon, http: aiohttp.Cl
     pages = await collect(source(http), fake.base_url)
     assert [len(page.posts) for page in pages] == [2, 2, 1]
     assert [post.post_id for page in pages for post in page.posts] == ["1004", "1003", "1002", "1001", "1000"]
-    assert all(page.total_hint is None for page in pages)
+    # progress against verify_credentials' statuses_count: statuses examined of the account's five
+    assert [(page.items_seen, page.items_total) for page in pages] == [(2, 5), (4, 5), (5, 5)]
     first = pages[0].posts[0]
     assert first.post_url == f"{fake.base_url}/@someone/1004"
     assert first.image_url == f"{fake.base_url}/media/1004-0.png"
@@ -191,3 +192,44 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert retry_after_seconds(format_datetime(now - timedelta(seconds=5), usegmt=True), now) == 0.0
     assert retry_after_seconds("soon", now) is None
     assert retry_after_seconds(None, now) is None
+
+
+async def test_a_server_that_filters_still_ends_at_its_statuses_count(
+    fake: FakeMastodon, http: aiohttp.ClientSession
+) -> None:
+    """Pixelfed and Mastodon honour only_media/exclude_reblogs, but statuses_count counts every status."""
+    fake.flavour, fake.honour_filters, fake.link_headers = "pixelfed", True, False
+    fake.add_status([None])
+    fake.add_status([])  # text only
+    fake.add_status([None], reblog=True)
+    fake.add_status([None])
+    fake.add_status([])
+    pages = await collect(source(http), fake.base_url)
+    assert [post.post_id for page in pages for post in page.posts] == ["1003", "1000"]
+    # two listed statuses, then the exhausted listing accounts for the three the server left out
+    assert [(page.items_seen, page.items_total, len(page.posts)) for page in pages] == [(2, 5, 2), (5, 5, 0)]
+
+
+async def test_a_limited_sync_reports_only_what_it_examined(fake: FakeMastodon, http: aiohttp.ClientSession) -> None:
+    for _ in range(6):
+        fake.add_status([None])
+    pages = await collect(source(http), fake.base_url, limit=3)
+    assert [(page.items_seen, page.items_total) for page in pages] == [(2, 6), (4, 6)]
+
+
+async def test_verify_asks_once_and_tells_a_refused_token_from_an_unreachable_instance(
+    fake: FakeMastodon, http: aiohttp.ClientSession
+) -> None:
+    src = source(http)
+    await src.verify(platform(fake.base_url))
+    with pytest.raises(PlatformUnavailable) as refused:
+        await source(http, token="revoked").verify(platform(fake.base_url))
+    assert refused.value.unreachable is False and refused.value.retry_possible is False
+    fake.failures["verify"] = [503, 503]
+    with pytest.raises(PlatformUnavailable) as down:
+        await src.verify(platform(fake.base_url))
+    assert down.value.unreachable is True
+    assert len(fake.hits("/api/v1/accounts/verify_credentials")) == 3  # not retried
+    with pytest.raises(PlatformUnavailable) as gone:
+        await src.verify(platform(f"http://127.0.0.1:{unused_port()}"))
+    assert gone.value.unreachable is True

@@ -35,4 +35,7 @@ class DemoPostSource:
                 )
                 for n in range(start + 1, min(start + self._page_size, total) + 1)
             ]
-            yield PostPage(posts=posts, total_hint=total)
+            yield PostPage(posts=posts, items_seen=min(start + self._page_size, total), items_total=total)
+
+    async def verify(self, platform: PlatformConnection) -> None:
+        """The demo instance is always there and accepts any token."""

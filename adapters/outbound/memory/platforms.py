@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 from adapters.outbound.memory.users import InMemoryUserRepository
@@ -49,3 +50,15 @@ class InMemoryPlatformRepository:
         )
         self._platforms[platform_id] = updated
         return updated
+
+    async def change_status_on_instance(
+        self, instance_url: str, allowed_from: Iterable[PlatformStatus], status: PlatformStatus
+    ) -> list[PlatformConnection]:
+        allowed = set(allowed_from)
+        changed = []
+        for platform in sorted(self._platforms.values(), key=lambda p: p.id):
+            if platform.instance_url == instance_url and platform.status in allowed:
+                updated = replace(platform, status=PlatformStatus(status))
+                self._platforms[platform.id] = updated
+                changed.append(updated)
+        return changed

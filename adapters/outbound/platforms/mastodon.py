@@ -33,8 +33,10 @@ class MastodonPostSource:
     """A PostSource for any server speaking the Mastodon client API (Mastodon, Pixelfed).
 
     It asks for `only_media` and `exclude_reblogs`, but filters again itself, as not every server
-    honours them. `total_hint` is always None: no endpoint tells how many images lack alt text.
-    A `limit` of None (or 0, as for the demo source) means no limit.
+    honours them. A sync's progress counts the statuses examined against the account's
+    `statuses_count` (verify_credentials); statuses the server's filters leave out are examined too,
+    so an exhausted listing reports them all. A `limit` of None (or 0, as for the demo source) means
+    no limit.
     """
 
     def __init__(
@@ -67,12 +69,12 @@ class MastodonPostSource:
     ) -> AsyncIterator[PostPage]:
         base = _instance(platform)
         token = await self._token_for(platform)
-        account_id = await self._account_id(base, token)
+        account_id, total = await self._account(base, token)
         first = (base / "api/v1/accounts" / account_id / "statuses").with_query(
             limit=str(self._page_size), only_media="true", exclude_reblogs="true"
         )
         url: URL | None = first
-        found = 0
+        found = seen = 0
         requested: set[URL] = set()
         while url is not None and url not in requested:  # the set guards against a server whose links loop
             requested.add(url)
@@ -80,29 +82,42 @@ class MastodonPostSource:
             if not isinstance(statuses, list):
                 raise PlatformUnavailable(f"{base.host} answered the statuses request with something unexpected")
             if not statuses:
-                return
+                break
+            seen += len(statuses)
             posts = [image for status in statuses for image in _images(status, include_described)]
             if limit:
                 posts = posts[: limit - found]
             found += len(posts)
-            yield PostPage(posts=posts, total_hint=None)
+            yield PostPage(posts=posts, items_seen=seen, items_total=total)
             if limit and found >= limit:
                 return
             url = _next_url(base, url, links, statuses)
+        if total is not None and seen < total:
+            # the listing is exhausted: the statuses the server's filters skipped were examined too
+            yield PostPage(posts=[], items_seen=total, items_total=total)
 
-    async def _account_id(self, base: URL, token: str) -> str:
-        account, _ = await self._get(base / "api/v1/accounts/verify_credentials", token)
+    async def verify(self, platform: PlatformConnection) -> None:
+        """One verify_credentials request, not retried: the instance answers and accepts the token."""
+        base = _instance(platform)
+        token = await self._token_for(platform)
+        await self._account(base, token, max_retries=0)
+
+    async def _account(self, base: URL, token: str, max_retries: int | None = None) -> tuple[str, int | None]:
+        """The token's account id and its statuses_count (None if the server gives none)."""
+        account, _ = await self._get(base / "api/v1/accounts/verify_credentials", token, max_retries)
         account_id = str(account.get("id", "")) if isinstance(account, dict) else ""
         if not _ACCOUNT_ID.match(account_id):
             raise PlatformUnavailable(f"{base.host} did not say which account the token belongs to", False)
-        return account_id
+        return account_id, _count(account.get("statuses_count"))
 
-    async def _get(self, url: URL, token: str) -> tuple[Any, Mapping[str, Any] | None]:
+    async def _get(self, url: URL, token: str, max_retries: int | None = None) -> tuple[Any, Mapping[str, Any] | None]:
         """The decoded JSON body and the parsed Link header (None without one), retrying what may pass."""
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        retries = self._max_retries if max_retries is None else max_retries
         attempt = 0
         while True:
             wait = min(self._backoff * 2**attempt, self._max_retry_after)
+            unreachable = True  # until the instance answers with something other than 5xx
             try:
                 async with self._session().get(url, headers=headers, timeout=self._timeout) as resp:
                     if resp.status == 200:
@@ -114,6 +129,7 @@ class MastodonPostSource:
                     if resp.status in (401, 403):
                         raise CredentialsRefused(f"{url.host} refused the access token (HTTP {resp.status})")
                     if resp.status == 429:
+                        unreachable = False
                         reason = "rate limited (HTTP 429)"
                         asked = retry_after_seconds(resp.headers.get("Retry-After"))
                         if asked is not None and asked > self._max_retry_after:
@@ -128,8 +144,9 @@ class MastodonPostSource:
                 reason = "timed out"
             except aiohttp.ClientError as exc:
                 reason = type(exc).__name__
-            if attempt >= self._max_retries:
-                raise PlatformUnavailable(f"{url.host} is unavailable ({reason}) after {attempt + 1} attempts")
+            if attempt >= retries:
+                message = f"{url.host} is unavailable ({reason}) after {attempt + 1} attempts"
+                raise PlatformUnavailable(message, unreachable=unreachable)
             log.info("GET %s%s: %s; retrying in %.1fs", url.host, url.path, reason, wait)
             await asyncio.sleep(wait)
             attempt += 1
@@ -154,6 +171,17 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+def _count(value: Any) -> int | None:
+    """A non-negative count from JSON (some servers send numbers as strings), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
 
 
 def _instance(platform: PlatformConnection) -> URL:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -74,3 +76,19 @@ class SqlPlatformRepository:
         if row is None:
             raise LookupError(f"no platform connection {platform_id}")
         return _platform(row)
+
+    async def change_status_on_instance(
+        self, instance_url: str, allowed_from: Iterable[PlatformStatus], status: PlatformStatus
+    ) -> list[PlatformConnection]:
+        allowed = [PlatformStatus(s).value for s in allowed_from]
+        if not allowed:
+            return []
+        statement = (
+            update(platforms)
+            .where(platforms.c.instance_url == instance_url, platforms.c.status.in_(allowed))
+            .values(status=PlatformStatus(status).value)
+            .returning(*platforms.c)
+        )
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(statement)).all()
+        return sorted((_platform(row) for row in rows), key=lambda p: p.id)

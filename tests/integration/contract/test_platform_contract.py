@@ -78,3 +78,27 @@ async def test_set_status_without_last_sync_keeps_the_previous_one(backend: Back
 async def test_set_status_of_unknown_platform_raises_lookup_error(backend: Backend) -> None:
     with pytest.raises(LookupError):
         await backend.platforms.set_status(99, PlatformStatus.ERROR, None)
+
+
+async def test_change_status_on_instance_changes_only_matching_connections_once(backend: Backend) -> None:
+    owner = await _user_id(backend)
+    a = await backend.platforms.add(owner, "A", PlatformType.PIXELFED, "https://pix.example")
+    b = await backend.platforms.add(owner, "B", PlatformType.PIXELFED, "https://pix.example")
+    c = await backend.platforms.add(owner, "C", PlatformType.MASTODON, "https://toot.example")
+    await backend.platforms.set_status(a.id, PlatformStatus.CONNECTED, SYNC)
+    await backend.platforms.set_status(b.id, PlatformStatus.ERROR, None)
+    await backend.platforms.set_status(c.id, PlatformStatus.CONNECTED, None)
+    down = (PlatformStatus.CONNECTED,)
+    changed = await backend.platforms.change_status_on_instance(
+        "https://pix.example", down, PlatformStatus.DISCONNECTED
+    )
+    assert [(p.id, p.status) for p in changed] == [(a.id, PlatformStatus.DISCONNECTED)]
+    assert changed[0].last_sync == pytest.approx(SYNC, abs=1e-6)
+    # a second caller (another node) finds nothing left to change
+    assert (
+        await backend.platforms.change_status_on_instance("https://pix.example", down, PlatformStatus.DISCONNECTED)
+        == []
+    )
+    assert (await backend.platforms.get(b.id)).status is PlatformStatus.ERROR  # a refused token stays refused
+    assert (await backend.platforms.get(c.id)).status is PlatformStatus.CONNECTED
+    assert await backend.platforms.change_status_on_instance("https://pix.example", (), PlatformStatus.CONNECTED) == []

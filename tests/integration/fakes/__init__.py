@@ -32,12 +32,13 @@ class FakeServer:
     def routes(self) -> list[web.RouteDef]:
         raise NotImplementedError
 
-    async def start(self) -> str:
+    async def start(self, port: int = 0) -> str:
+        """Listens on `port` (0: any free one; a stopped fake's own port: it comes back where it was)."""
         app = web.Application(middlewares=[self._record])
         app.add_routes(self.routes())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
         host, port = self._runner.addresses[0][:2]
         self.base_url = f"http://{host}:{port}"
         return self.base_url

@@ -30,6 +30,8 @@ class FakeMastodon(FakeServer):
         self.account_id = account_id
         self.statuses: list[dict[str, Any]] = []
         self.link_headers = True
+        # True: honour only_media/exclude_reblogs as Mastodon and Pixelfed do (statuses_count still counts all)
+        self.honour_filters = False
         self.max_page = 40
         self.retry_after: str | None = "1"
         self.delay = 0.0
@@ -119,6 +121,10 @@ class FakeMastodon(FakeServer):
         limit = min(int(request.query.get("limit", "20")), self.max_page)
         max_id = request.query.get("max_id")
         older = [s for s in self.statuses if max_id is None or int(s["id"]) < int(max_id)]
+        if self.honour_filters and request.query.get("only_media") == "true":
+            older = [s for s in older if s["media_attachments"]]
+        if self.honour_filters and request.query.get("exclude_reblogs") == "true":
+            older = [s for s in older if s["reblog"] is None]
         page = older[:limit]
         headers = {}
         if page and self.link_headers:
