@@ -26,6 +26,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.outbound.sql.errors import storage_errors
 from application.ports import AnonymousSession, SessionCheck
 from domain.identity import Role, Session, User
 
@@ -86,6 +87,7 @@ def role_of(stored: str) -> Role:
     return Role(text.lower())
 
 
+@storage_errors  # the host's users table failing is DATABASE_ERROR, like ours
 class FlaskCookieSessionSource:
     def __init__(
         self,

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.outbound.sql.convert import SqlRow, now_dt, to_dt, to_dt_or_none, to_epoch, to_epoch_or_none
+from adapters.outbound.sql.errors import storage_errors
 from adapters.outbound.sql.tables import review_items as items
 from adapters.outbound.sql.tables import review_settings as settings
 from domain.platforms import PlatformType
@@ -63,6 +64,7 @@ def _upsert_setting(dialect: str, platform_id: int, enabled: bool) -> Insert:
     raise NotImplementedError(f"no upsert for {dialect}")
 
 
+@storage_errors
 class SqlReviewRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
