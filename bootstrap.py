@@ -19,6 +19,8 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.inbound.api_docs.routes import register_api_docs
+from adapters.inbound.client_address import ClientAddress
+from adapters.inbound.handshake_guard import HandshakeGuard
 from adapters.inbound.http_api import HttpApi, HttpUseCases
 from adapters.inbound.logging_setup import bind_user_lookup
 from adapters.inbound.metrics_http import METRICS_KEY, register_metrics, serve_metrics
@@ -144,6 +146,10 @@ class Settings(BaseSettings):
     socket_outbound_max_packets: int = 1000
     socket_outbound_max_bytes: int = 1024 * 1024
     socket_write_timeout_seconds: float = 10.0
+    handshakes_per_ip_per_minute: int = 120
+    connect_timeout_seconds: float = 10.0
+    http_max_headers: int = 64
+    http_max_field_size: int = 8190
     system_status_interval: float = 10.0
     session_check_interval: float = 2.0
     demo_mode: bool = False
@@ -726,13 +732,18 @@ async def running(container: Container) -> AsyncIterator[Container]:
 def build_app(container: Container) -> web.Application:
     """The served aiohttp application: Socket.IO at /socket.io/, the HTTP API, and the background loops."""
     settings: Settings = container.settings()
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(
+        client_max_size=1024 * 1024,
+        # Header limits: a request past them is answered 400 before any handler (or handshake) sees it.
+        handler_args={"max_headers": settings.http_max_headers, "max_field_size": settings.http_max_field_size},
+    )
     sio = container.sio()
     sio.attach(app)
     if settings.recovery_enabled:
         sio.recovery = RecoveryProtocol(
             container.recovery(), container.registry(), container.logged_emitter(), (USER_NAMESPACE, ADMIN_NAMESPACE)
         )
+    _guard_handshakes(container, sio)
     tasks: list[asyncio.Task[None]] = []
     metrics_runner: list[web.AppRunner] = []
     stack = contextlib.AsyncExitStack()
@@ -863,6 +874,19 @@ def _listening(listener: Any) -> bool:
     if state is None:
         state = getattr(listener, "healthy", False)
     return bool(state() if callable(state) else state)
+
+
+def _guard_handshakes(container: Container, sio: Any) -> None:
+    """Per-IP handshake budget (fleet-wide with Redis) in front of the engine; namespace-connect timeout."""
+    settings: Settings = container.settings()
+    sio.connect_timeout = settings.connect_timeout_seconds
+    sio.eio.handshake_guard = HandshakeGuard(
+        container.rates(),
+        RateRule(settings.handshakes_per_ip_per_minute, 60.0),
+        ClientAddress(settings.trusted_proxy_list),
+        container.clock(),
+        container.security(),
+    )
 
 
 def embedded(settings: Settings, publisher: Any, transport: Any | None = None) -> Container:

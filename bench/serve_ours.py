@@ -24,6 +24,7 @@ def settings(args: argparse.Namespace) -> bootstrap.Settings:
         rate_limit_messages=10**9,  # every event is counted by the limiter, none is refused
         max_connections_per_user=100_000,
         connect_attempts_per_hour=10**9,
+        handshakes_per_ip_per_minute=10**9,
         system_status_interval=3600,
         session_check_interval=3600,
     )

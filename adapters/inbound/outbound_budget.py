@@ -81,8 +81,7 @@ class BudgetQueue(asyncio.Queue[Any]):
             self.transport.abort()
         owner = self.owner
         if owner is not None and not owner.closing and not owner.closed:
-            reason = owner.server.reason.TRANSPORT_ERROR
-            asyncio.get_running_loop().create_task(owner.close(wait=False, abort=True, reason=reason))
+            asyncio.get_running_loop().create_task(_close(owner))
 
     def _free(self) -> None:
         """Empties the queue now, keeping join() consistent, and leaves the writer's stop signal."""
@@ -91,3 +90,11 @@ class BudgetQueue(asyncio.Queue[Any]):
             self.task_done()
         self.queued_chars = 0
         super().put_nowait(None)
+
+
+async def _close(sock: Any) -> None:
+    """Closes an engine socket (its disconnect handlers run) and forgets it: a request that still names it
+    gets the engine's "invalid session" answer, not the KeyError a closed-but-listed socket raises on POST."""
+    await sock.close(wait=False, abort=True, reason=sock.server.reason.TRANSPORT_ERROR)
+    if sock.server.sockets.get(sock.sid) is sock:
+        del sock.server.sockets[sock.sid]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -20,7 +19,9 @@ from engineio.async_drivers import aiohttp as engineio_aiohttp
 from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
+from adapters.inbound.client_address import ClientAddress
 from adapters.inbound.handshake import CsrfMode, cross_origin_polling_without_cookies, origin_proven
+from adapters.inbound.handshake_guard import HandshakeGuard
 from adapters.inbound.log_safety import quiet_engine_logger
 from adapters.inbound.outbound_budget import BudgetQueue, OutboundLimits
 from adapters.inbound.refusals import RefusalDelivery, client_key
@@ -73,6 +74,7 @@ class GuardedServer(socketio.AsyncServer):
     security: SecurityEvents | None = None
     # Runs after each CONNECT answer, on the client's read loop (the gateway delivers refusals there).
     after_connect: Callable[[str, str], Awaitable[None]] | None = None
+    connect_timeout: float = 10.0
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return GuardedEngine
@@ -83,7 +85,20 @@ class GuardedServer(socketio.AsyncServer):
             sock.__class__ = QuickPollSocket  # before its writer starts: the socket is seconds old
         if sock is not None and isinstance(sock.queue, BudgetQueue):
             sock.queue.owner = sock
-        return await super()._handle_eio_connect(eio_sid, environ)
+        if self.connect_timeout > 0:
+            asyncio.get_running_loop().call_later(self.connect_timeout, self._connect_deadline, eio_sid)
+        return await super()._handle_eio_connect(eio_sid, kept_environ(environ))
+
+    def _connect_deadline(self, eio_sid: str) -> None:
+        """An Engine.IO connection with no namespace connected by now is closed (node's `connectTimeout`)."""
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is None or sock.closing or sock.closed:
+            return
+        for namespace in self.manager.get_namespaces():
+            if self.manager.sid_from_eio_sid(eio_sid, namespace) is not None:
+                return
+        if isinstance(sock.queue, BudgetQueue):
+            sock.queue.drop("handshake_timeout")
 
     async def _handle_event(self, eio_sid, namespace, id, data):  # type: ignore[no-untyped-def]
         if not isinstance(data, list) or not data:
@@ -163,6 +178,30 @@ class GuardedServer(socketio.AsyncServer):
         if isinstance(sock.queue, BudgetQueue):
             sock.queue.drop("connect_flood")
         return True
+
+
+# What a connection keeps of its handshake request for its whole life: the few values we read, not every header.
+KEPT_HEADERS = (
+    "HTTP_COOKIE",
+    "HTTP_ORIGIN",
+    "HTTP_HOST",
+    "HTTP_SEC_FETCH_SITE",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_USER_AGENT",
+    "QUERY_STRING",
+)
+
+
+def kept_environ(environ: dict[str, Any]) -> dict[str, Any]:
+    """The environ python-socketio stores per connection, cut down to what is used (the peer's real address
+    included: the engine's own REMOTE_ADDR is a fixed placeholder)."""
+    request = environ.get("aiohttp.request")
+    kept = {key: environ[key] for key in KEPT_HEADERS if key in environ}
+    kept["REMOTE_ADDR"] = (request.remote if request is not None else None) or "unknown"
+    if "HTTP_USER_AGENT" in kept:
+        kept["HTTP_USER_AGENT"] = kept["HTTP_USER_AGENT"][:256]
+    return kept
 
 
 class QuickPollSocket(AsyncSocket):
@@ -350,17 +389,35 @@ class GuardedEngine(engineio.AsyncServer):
     origin_policy: OriginPolicy | None = None
     outbound: OutboundLimits = OutboundLimits()
     security: SecurityEvents | None = None
+    handshake_guard: HandshakeGuard | None = None
 
     def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue[Any]:
         """Each socket's outgoing queue, bounded by the outbound budget (see outbound_budget.py)."""
         return BudgetQueue(self.outbound, self.security)
 
     async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
-        if self.origin_policy is not None and args and isinstance(args[0], web.BaseRequest):
-            refusal = self.origin_policy.refusal(args[0].headers.get("Origin"))
-            if refusal is not None:
-                return refusal
+        if args and isinstance(args[0], web.BaseRequest):
+            request = args[0]
+            if self.origin_policy is not None:
+                refusal = self.origin_policy.refusal(request.headers.get("Origin"))
+                if refusal is not None:
+                    return refusal
+            query = request.query
+            if "j" in query:
+                return _no_jsonp()
+            if self.handshake_guard is not None and "sid" not in query and request.method == "GET":
+                refusal = await self.handshake_guard.refusal(request)
+                if refusal is not None:
+                    return refusal
         return await super().handle_request(*args, **kwargs)
+
+
+def _no_jsonp() -> web.Response:
+    """JSONP polling (`?j=`) is off: a <script> tag sends no Origin, so it would pass the origin check."""
+    err = DomainError(ErrorCode.TRANSPORT_ERROR, "JSONP polling is not supported")
+    payload = messages.error(err, "handshake", None)
+    payload["timestamp"] = messages.iso_utc(time.time())
+    return web.json_response({"event": events.ERROR, "data": payload}, status=400)
 
 
 class SocketTransport:
@@ -430,7 +487,7 @@ class SocketGateway:
         self._tokens = tokens
         self._cookie_name = cookie_name
         self._login_url = login_url
-        self._trusted = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies if p]
+        self._address = ClientAddress(trusted_proxies)
         for namespace in (USER_NAMESPACE, ADMIN_NAMESPACE):
             sio.on("connect", self._connect_handler(namespace), namespace=namespace)
             sio.on("disconnect", self._disconnect_handler, namespace=namespace)
@@ -533,21 +590,7 @@ class SocketGateway:
     def client_ip(self, environ: dict[str, Any]) -> str:
         request = environ.get("aiohttp.request")
         peer = (request.remote if request is not None else None) or environ.get("REMOTE_ADDR") or "unknown"
-        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
-        if forwarded and self._trusted and _in(peer, self._trusted):
-            # Walk right to left past our own proxies; the first untrusted hop is the client.
-            for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
-                if not _in(hop, self._trusted):
-                    return hop
-        return str(peer)
-
-
-def _in(address: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in net for net in networks)
+        return self._address.client_ip(str(peer), environ.get("HTTP_X_FORWARDED_FOR"))
 
 
 def _text(value: Any) -> str | None:
