@@ -195,6 +195,16 @@ class NeverReader:
         self.frames_sent += times
         return True
 
+    async def send_each(self, texts: list[str]) -> bool:
+        """Distinct frames in one write; False once the server has dropped the connection."""
+        try:
+            data = b"".join(ws_frame(t) for t in texts)
+            await asyncio.wait_for(asyncio.get_running_loop().sock_sendall(self.sock, data), 2)
+        except (OSError, TimeoutError):
+            return False
+        self.frames_sent += len(texts)
+        return True
+
     def dropped(self) -> bool:
         """Whether the server reset or closed the connection (without reading the unread backlog)."""
         if self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):

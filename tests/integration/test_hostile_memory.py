@@ -133,12 +133,19 @@ async def test_a_writer_stuck_on_a_full_tcp_window_is_freed_by_the_write_timeout
 
 
 async def test_repeated_namespace_connects_on_a_never_read_socket_are_cut_off(tmp_path: Path) -> None:
-    """Finding 1, second part: no session at all, `40` repeated on one socket that never reads."""
+    """Finding 1, second part: no valid session, `40` repeated on one socket that never reads. Each CONNECT
+    carries another made-up session id, so no per-credential back-off slows its refusals down."""
     async with server_process(tmp_path) as server:
         reader = await NeverReader.open(server.url)
 
         async def attack() -> None:
-            await _flood([reader], "40", seconds=3.0, max_frames=200_000)
+            deadline = time.monotonic() + 3.0
+            batch = 0
+            while time.monotonic() < deadline and batch < 1000:
+                frames = ["40" + json.dumps({"session_id": f"made-up-{batch}-{i}"}) for i in range(200)]
+                if not await reader.send_each(frames):
+                    break
+                batch += 1
             assert await _until_dropped(reader, 5.0)
 
         watch, trips = await _under_attack(server, attack)
