@@ -14,17 +14,36 @@ from tests.integration.processes import free_port
 
 
 class ThrowawayRedis:
-    """A redis-server of the test's own, without persistence, that the test may kill and restart."""
+    """A redis-server of the test's own, without persistence, that the test may kill and restart.
+
+    redis-server cannot bind port 0 and report it (port 0 turns TCP off), so the first start picks a free
+    port and, should another process take it meanwhile, tries another; a restart must reuse its port
+    (that is the scenario: clients reconnect to the same address). Only our own process counts as
+    started: the server that answers must have our process id.
+    """
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._use(free_port())
         self._proc: asyncio.subprocess.Process | None = None
+        self._started = False
+
+    def _use(self, port: int) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
 
     async def start(self) -> None:
+        for _ in range(3):
+            if await self._start_once():
+                self._started = True
+                return
+            assert not self._started, "redis-server could not bind its port again"
+            self._use(free_port())
+        raise AssertionError("redis-server did not start on three free ports")
+
+    async def _start_once(self) -> bool:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not on PATH"
-        self._proc = await asyncio.create_subprocess_exec(
+        proc = self._proc = await asyncio.create_subprocess_exec(
             *[binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
@@ -33,12 +52,13 @@ class ThrowawayRedis:
         try:
             deadline = time.monotonic() + 5
             while True:
-                assert self._proc.returncode is None, "redis-server exited"
-                with contextlib.suppress(Exception):
-                    if await probe.ping():
-                        return
+                if proc.returncode is not None:
+                    return False  # it exited: the port was taken
                 assert time.monotonic() < deadline, "redis-server did not answer within 5s"
-                await asyncio.sleep(0.05)  # polling a condition: redis-server answers PING
+                with contextlib.suppress(Exception):
+                    if (await asyncio.wait_for(probe.info("server"), 0.5))["process_id"] == proc.pid:
+                        return True
+                await asyncio.sleep(0.05)  # polling a condition: our redis-server answers
         finally:
             await probe.aclose()
 
