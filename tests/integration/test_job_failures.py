@@ -134,6 +134,17 @@ async def test_a_database_failure_answers_database_error_and_fails_the_running_j
             assert code == 503 and body["data"]["error_code"] == "DATABASE_ERROR"
             assert body["data"]["retry_possible"] is True
 
+            # a connect whose session must be read from the failing database is refused the same way
+            fresh = await server.session("demo")
+            await sql(db, "ALTER TABLE sessions RENAME TO sessions_away")
+            try:
+                refused_connect = await server.client(fresh, expect_refusal=True)
+            finally:
+                await sql(db, "ALTER TABLE sessions_away RENAME TO sessions")
+            assert refused_connect.refused_by_event == "error"
+            assert refused_connect.connect_error["data"]["error_code"] == "DATABASE_ERROR"
+            assert refused_connect.connect_error["data"]["error_details"]["original_event"] == "connect"
+
             # retry_possible is true: once the database is back, the same request works
             await sql(db, "ALTER TABLE caption_jobs_away RENAME TO caption_jobs")
             status = await client.call("request_caption_status", {})
