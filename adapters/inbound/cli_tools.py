@@ -28,7 +28,11 @@ def add_commands(subparsers: Any) -> None:
         "connection", help="open one Socket.IO connection; exit 0 connected, 2 refused (payload printed), 3 unreachable"
     )
     _target(connection)
-    connection.add_argument("--session-id", help="sent as auth.session_id (no session: expect auth_required)")
+    connection.add_argument(
+        "--session-id",
+        help="sent as auth.session_id: our session id, or with SESSION_SOURCE=flask the Flask `session` cookie's "
+        "value (no session: expect auth_required)",
+    )
     connection.add_argument("--csrf-token", help="sent as auth.csrf_token")
     connection.add_argument("--transport", choices=["websocket", "polling"], default="websocket")
 
@@ -43,7 +47,9 @@ def add_commands(subparsers: Any) -> None:
         "monitor", help="print every event a session's connection receives, one JSON line each"
     )
     _target(monitor)
-    monitor.add_argument("--session-id", required=True)
+    monitor.add_argument(
+        "--session-id", help="our session id, or with SESSION_SOURCE=flask the Flask `session` cookie's value"
+    )
     monitor.add_argument("--csrf-token", help="sent as auth.csrf_token (not needed to listen)")
     monitor.add_argument("--room", action="append", default=[], help="also join this room (repeatable)")
     monitor.add_argument("--seconds", type=float, help="stop after this many seconds (default: until disconnected)")
@@ -248,6 +254,7 @@ async def check_cors(url: str, origin: str, seconds: float) -> int:
         ):
             body = await answer.text()
             allow = answer.headers.get("Access-Control-Allow-Origin")
+            credentials = answer.headers.get("Access-Control-Allow-Credentials")
             accepted = answer.status == 200 and body.startswith("0") and allow in (origin, "*")
             if answer.status == 200 and body.startswith("0{"):
                 await _close_engine_session(http, url, body, headers)
@@ -260,7 +267,11 @@ async def check_cors(url: str, origin: str, seconds: float) -> int:
         "accepted": accepted,
         "status": answer.status,
         "access_control_allow_origin": allow,
+        "access_control_allow_credentials": credentials,
     }
+    if accepted and (allow == "*" or credentials != "true"):
+        # A page's cookie (withCredentials) needs the exact origin and "true"; a browser refuses "*".
+        result["warning"] = "CORS_CREDENTIALS_ERROR: browsers will not send or accept cookies with this answer"
     if not accepted:
         with contextlib.suppress(ValueError):
             result["refusal"] = json.loads(body)
