@@ -20,6 +20,7 @@ from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
 from adapters.inbound.client_address import ClientAddress
+from adapters.inbound.frame_cork import FrameCork
 from adapters.inbound.handshake import CsrfMode, cross_origin_polling_without_cookies, origin_proven
 from adapters.inbound.handshake_guard import HandshakeGuard
 from adapters.inbound.log_safety import quiet_engine_logger
@@ -213,7 +214,12 @@ class QuickPollSocket(AsyncSocket):
     A long-polling GET keeps the timeout: a client that closed by POST may never send another packet.
     """
 
+    cork: FrameCork | None = None
+
     async def poll(self) -> list[Any]:
+        cork = self.cork
+        if cork is not None:
+            cork.release()  # the writer sent the previous batch: one write for all its frames
         queue = self.queue
         try:
             if not queue.empty():
@@ -236,6 +242,8 @@ class QuickPollSocket(AsyncSocket):
                 queue.put_nowait(None)
                 break
             packets.append(pkt)
+        if cork is not None and len(packets) > 1:
+            cork.hold()
         return packets
 
 
@@ -265,6 +273,9 @@ class GuardedWebSocket(engineio_aiohttp.WebSocket):
         owner = getattr(self.handler, "__self__", None)  # the engine socket whose _websocket_handler runs us
         if owner is not None and isinstance(owner.queue, BudgetQueue):
             owner.queue.transport = request.transport
+        writer = getattr(self._sock, "_writer", None)
+        if owner is not None and writer is not None:
+            owner.cork = FrameCork(writer)  # QuickPollSocket.poll holds it around a batch of packets
         await self.handler(self)
         return self._sock
 
