@@ -86,8 +86,9 @@ class World:
     def __post_init__(self) -> None:
         self.sessions = InMemorySessionRepository(self.users)
         self.outbox = Outbox(self.publisher, self.transport, self.clock, self.tokens)
+        self.source = StoredSessionSource(self.sessions, self.users)
         self.connect = ConnectClient(
-            StoredSessionSource(self.sessions, self.users),
+            self.source,
             self.registry,
             self.rates,
             self.slots,
