@@ -84,7 +84,15 @@ class ConnectClient:
                 self._security.record("csrf_refused", ip=ip, user_id=user.id, at="connect")
                 raise DomainError(ErrorCode.CSRF_TOKEN_INVALID, "The CSRF token does not match the session")
             csrf_proven = True
-        if not self._registry.physical_in_use(physical_id):
+        holder = self._registry.physical_user(physical_id)
+        if holder is not None and holder != user.id:
+            # Slots are held per (user, physical connection): a second identity would share one it does not own.
+            self._security.record("second_identity", ip=ip, user_id=user.id, holder=holder, namespace=namespace)
+            raise DomainError(
+                ErrorCode.CONNECTION_REFUSED,
+                "This connection is already signed in as another user: open a separate connection",
+            )
+        if holder is None:
             key = connection_slot_key(user.id)
             if not await self._slots.acquire(key, physical_id, self._limits.connections_per_user, now):
                 self._security.record("connection_limit", ip=ip, user_id=user.id)

@@ -70,8 +70,13 @@ class ConnectionRegistry:
     def get(self, sid: str) -> Connection | None:
         return self._by_sid.get(sid)
 
-    def physical_in_use(self, physical_id: str) -> bool:
-        return physical_id in self._by_physical
+    def physical_user(self, physical_id: str) -> int | None:
+        """The user whose connections are on this physical connection (one identity per connection), if any."""
+        for sid in self._by_physical.get(physical_id, ()):
+            conn = self._by_sid.get(sid)
+            if conn is not None:
+                return conn.user.id
+        return None
 
     def for_sessions(self, session_ids: set[str]) -> Iterator[Connection]:
         for session_id in session_ids:
