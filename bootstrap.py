@@ -22,6 +22,7 @@ from adapters.inbound.api_docs.routes import register_api_docs
 from adapters.inbound.client_address import ClientAddress
 from adapters.inbound.handshake_guard import HandshakeGuard
 from adapters.inbound.http_api import HttpApi, HttpUseCases
+from adapters.inbound.job_pages import job_session_routes
 from adapters.inbound.logging_setup import bind_user_lookup
 from adapters.inbound.metrics_http import METRICS_KEY, register_metrics, serve_metrics
 from adapters.inbound.outbound_budget import OutboundLimits
@@ -807,7 +808,10 @@ def build_app(container: Container) -> web.Application:
         notify_user=container.notify_user(),
         clock=container.clock(),
         tokens=container.tokens(),
-        session_routes=review_session_routes(container.review_queue(), container.review_captions()),
+        session_routes=[
+            *review_session_routes(container.review_queue(), container.review_captions()),
+            *job_session_routes(container.get_job()),
+        ],
     )
 
     async def on_startup(_app: web.Application) -> None:

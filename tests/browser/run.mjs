@@ -132,6 +132,24 @@ const admin = await adminContext.newPage();
 const user = await userContext.newPage();
 watch(admin, "admin");
 watch(user, "user");
+// The user page's WebSockets go through playwright, so the test can drop one from the server's side
+// and see every frame the page sends (to check it asks for no resync after a recovered reconnect).
+const userSockets = [];
+const userSent = [];
+const userFrames = []; // both directions, shown when the script fails
+await user.routeWebSocket(/\/socket\.io\//, (ws) => {
+  const server = ws.connectToServer();
+  ws.onMessage((message) => {
+    userSent.push(String(message));
+    userFrames.push(`>> ${String(message).slice(0, 100)}`);
+    server.send(message);
+  });
+  server.onMessage((message) => {
+    userFrames.push(`<< ${String(message).slice(0, 100)}`);
+    ws.send(message);
+  });
+  userSockets.push(server);
+});
 let foreign = null;
 
 try {
@@ -175,12 +193,26 @@ try {
   check((await user.textContent("#job-state")) === "paused", "the job stays paused");
   say("paused", { captions: pausedCaptions, progress: pausedProgress });
   await user.click("#resume");
+
+  // --- The server drops the page's connection mid-job: the stock client reconnects, the server recovers
+  // its socket and replays what it missed, and the page keeps a complete caption list without a resync.
+  await user.waitForFunction((n) => Number(document.getElementById("job").dataset.captions || 0) > n, pausedCaptions, { timeout: WAIT });
+  await recordStates(user);
+  const sentBeforeDrop = userSent.length;
+  const resyncsBeforeDrop = Number((await user.getAttribute("#job", "data-resyncs")) || 0);
+  for (const socket of userSockets.splice(0)) socket.close();
+  await reconnectedAfterDrop(user);
+  check((await user.getAttribute("#connection", "data-recovered")) === "true", "the page's socket was recovered");
   await user.waitForSelector('#job[data-state="completed"]', { timeout: WAIT });
   await user.waitForSelector('#progress[data-value="100"]', { timeout: WAIT });
   check(await user.isVisible("#summary"), "the completion summary is shown");
   const captions = Number(await user.getAttribute("#job", "data-captions"));
   check(captions === 6, `6 captions arrived (got ${captions})`);
-  say("job_completed", { captions });
+  const posts = await user.$$eval("#captions li", (items) => items.map((li) => li.dataset.post));
+  check(posts.length === 6 && new Set(posts).size === 6, `the caption list is complete, each post once: ${posts}`);
+  check(!userSent.slice(sentBeforeDrop).some((m) => m.includes("request_caption_status")), "no resync request after the recovered reconnect");
+  check(Number((await user.getAttribute("#job", "data-resyncs")) || 0) === resyncsBeforeDrop, "the page did not resync");
+  say("job_completed_across_a_recovered_drop", { captions, user_states: await user.evaluate(() => window.states) });
   await admin.waitForSelector('#activity li[data-user="demo"][data-activity="caption_generation_started"]', { timeout: WAIT });
   await admin.waitForSelector('#activity li[data-user="demo"][data-activity="caption_generation_completed"]', { timeout: WAIT });
   await admin.waitForFunction((n) => Number(document.getElementById("components").dataset.updates) > n, firstUpdates, { timeout: WAIT });
@@ -287,6 +319,7 @@ try {
   console.log("OK");
 } catch (err) {
   console.error(`run.mjs: ${err.stack || err}`);
+  for (const frame of userFrames.slice(-60)) console.error(`user page frame ${frame}`);
   for (const [page, name] of [[user, "failure-user.png"], [admin, "failure-admin.png"]]) {
     try {
       await shoot(page, name);

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from tests.integration.harness import Server, serve, settings_for
@@ -134,3 +135,26 @@ async def test_a_session_revoked_meanwhile_is_not_recovered(recovering: Server) 
         assert len(page.connects()) == 2 and second["recovered"] is False
         await page.wait_for(lambda line: line["type"] == "disconnect" and line["reason"] == "io server disconnect")
         assert [e["event"] for e in page.events()] == ["auth_error"] and first["recovered"] is False
+
+
+async def test_a_fresh_page_resyncs_from_its_own_jobs_results_only(recovering: Server) -> None:
+    demo, admin = await recovering.session("demo"), await recovering.session("admin")
+    async with node_client() as page:
+        await open_page(page, recovering, demo)
+        job_id = await start_job(recovering, demo.user_id)
+        await page.wait_for(completed, timeout=15)
+
+    async def read(session: Any) -> tuple[int, Any]:
+        async with (
+            aiohttp.ClientSession(cookies={"session": session.id}) as http,
+            http.get(
+                f"{recovering.url}/session/caption-jobs/{job_id}", headers={"X-CSRF-Token": session.csrf_token}
+            ) as answer,
+        ):
+            return answer.status, await answer.json()
+
+    status, body = await read(demo)
+    assert status == 200 and body["job_id"] == job_id and len(body["results"]) == 12
+    assert all(r["caption"] for r in body["results"])
+    status, body = await read(admin)  # someone else's job: not found, whoever asks
+    assert status == 404 and body["data"]["error_code"] == "NOT_FOUND"

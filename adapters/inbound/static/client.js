@@ -105,8 +105,16 @@ export function connectRealtime({
   onStatus("connecting", {});
   socket.on("connect", () => {
     refusal = null;
-    onStatus("connected", { transport: socket.io.engine.transport.name, recovered: socket.recovered });
-    socket.io.engine.once("upgrade", (t) => onStatus("connected", { transport: t.name }));
+    // recovered: the server gave this socket back (same id, same rooms) and replayed every event it
+    // missed, in order, before any new one: nothing to rejoin, nothing to resync. Otherwise the page
+    // missed what was sent while it was away and should resync (user.js asks for the job's state).
+    const recovered = socket.recovered === true;
+    onStatus("connected", { transport: socket.io.engine.transport.name, recovered });
+    socket.io.engine.once("upgrade", (t) => onStatus("connected", { transport: t.name, recovered }));
+    if (recovered) {
+      for (const spec of wanted.values()) onStatus("joined", { room_name: spec.room_name, success: true, recovered });
+      return;
+    }
     for (const spec of wanted.values()) {
       emit("join_room", spec).then(
         (reply) => onStatus("joined", reply),

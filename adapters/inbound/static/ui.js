@@ -67,6 +67,7 @@ export function setConnection(state, detail = {}) {
   pill.dataset.state = state;
   pill.textContent = detail.text || (state === "connected" && detail.transport ? `connected (${detail.transport})` : state);
   if (detail.transport) pill.dataset.transport = detail.transport;
+  if (state === "connected") pill.dataset.recovered = String(detail.recovered === true);
 }
 
 /**

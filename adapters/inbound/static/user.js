@@ -140,6 +140,27 @@ async function control(event, pendingState) {
   }
 }
 
+/** A fresh (not recovered) connection missed whatever was sent while away: ask for the job's state,
+ * rebuild the caption list from the job's stored results, and reload the reviews. */
+async function resync() {
+  $("job").dataset.resyncs = String(Number($("job").dataset.resyncs || 0) + 1);
+  loadReviews();
+  let status = null;
+  try {
+    status = await rt?.emit("request_caption_status", {});
+  } catch {
+    return;
+  }
+  if (!status || status.error_code) return;
+  handlers.caption_status_response(status);
+  if (!status.job_id) return;
+  const { status: code, body } = await callService(`/session/caption-jobs/${encodeURIComponent(status.job_id)}`, { csrfToken: me.csrf_token });
+  if (code !== 200 || body.job_id !== job.id) return;
+  $("captions").replaceChildren();
+  job.captions = 0;
+  for (const result of body.results || []) if (result.caption) handlers.caption_generated({ ...result, job_id: body.job_id });
+}
+
 let rt = null;
 const me = await signedIn();
 if (me) {
@@ -155,8 +176,7 @@ if (me) {
       if (!$("auth").hidden) return; // signed out: the auth outcome stays on screen
       if (state === "connected") {
         setConnection("connected", detail);
-        rt?.emit("request_caption_status", {}).then((r) => r && !r.error_code && handlers.caption_status_response(r), () => {});
-        loadReviews();
+        if (!detail.recovered) resync(); // a recovered socket got every missed event replayed: nothing to do
       } else if (state === "joined") {
         $("job").dataset.rooms = detail && detail.success ? decodeEntities(detail.room_name) : "";
       } else if (state === "disconnected") {
