@@ -733,6 +733,11 @@ async def running(container: Container) -> AsyncIterator[Container]:
 def build_app(container: Container) -> web.Application:
     """The served aiohttp application: Socket.IO at /socket.io/, the HTTP API, and the background loops."""
     settings: Settings = container.settings()
+    if settings.session_source == "flask" and settings.cors_origins == "*":
+        raise ValueError(
+            "CORS_CREDENTIALS_ERROR: SOCKETIO_CORS_ORIGINS='*' cannot be used with SESSION_SOURCE=flask: "
+            "the host's cookie would let any site's page connect as its user; list the Vedfolnir origins"
+        )
     app = web.Application(
         client_max_size=1024 * 1024,
         # Header limits: a request past them is answered 400 before any handler (or handshake) sees it.

@@ -217,3 +217,13 @@ async def _until(condition: Any, timeout: float = 5.0) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
+
+
+def test_a_wildcard_origin_is_refused_with_host_cookies(tmp_path: Path) -> None:
+    import bootstrap
+
+    settings = flask_settings(
+        tmp_path, "sqlite+aiosqlite:///unused.db", socketio_cors_origins="*", cors_allow_wildcard=True
+    )
+    with pytest.raises(ValueError, match="CORS_CREDENTIALS_ERROR"):
+        bootstrap.build_app(bootstrap.build_container(settings))
