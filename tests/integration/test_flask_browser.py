@@ -17,6 +17,7 @@ import pytest
 from domain.access import ADMIN_NAMESPACE
 from tests.integration.flask_host import HostApp, UserRole
 from tests.integration.harness import serve, settings_for
+from tests.integration.processes import child_env
 from tests.integration.test_browser import ARTIFACTS, CHROMIUM, ROOT, _ready
 
 SCRIPT = ROOT / "tests" / "browser" / "flask_reference.mjs"
@@ -60,7 +61,7 @@ async def test_the_reference_examples_work_in_chromium_with_the_flask_login(tmp_
                 f"http://localhost:{port}",  # the same Flask app, from an origin that is not allowed
                 str(ARTIFACTS),
                 cwd=ROOT,
-                env={**os.environ, "API_TOKEN": TOKEN, "CHROMIUM": str(CHROMIUM)},
+                env=child_env({"API_TOKEN": TOKEN, "CHROMIUM": str(CHROMIUM)}),
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
             )

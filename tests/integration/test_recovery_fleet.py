@@ -8,7 +8,7 @@ import signal
 import pytest
 
 from tests.integration.node_driver import Line, node_client
-from tests.integration.processes import free_port, process, serving
+from tests.integration.processes import process, serving
 from tests.integration.test_fleet import Fleet, fleet_env, start_job
 
 __all__ = ["fleet_env"]
@@ -25,9 +25,8 @@ def offsets(lines: list[Line]) -> list[str]:
 
 async def test_a_client_recovers_on_another_node_after_its_node_was_killed(fleet_env: dict[str, str]) -> None:
     env = {**fleet_env, "DEMO_POSTS": "14", "DEMO_CAPTION_SECONDS": "0.15"}
-    port_a, port_b = free_port(), free_port()
-    with serving(env, port_a) as node_a, serving(env, port_b), process(env, "worker"):
-        fleet = Fleet(env, f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}")
+    with serving(env) as node_a, serving(env) as node_b, process(env, "worker"):
+        fleet = Fleet(env, node_a.url, node_b.url)
         demo = await asyncio.to_thread(fleet.session, "demo")
         async with node_client() as watcher, node_client() as page:
             await watcher.send(cmd="open", url=fleet.node_b, session=demo.id, csrf=demo.csrf_token)
