@@ -176,7 +176,8 @@ def _print(args: argparse.Namespace, result: Any, settings: bootstrap.Settings) 
             )
         )
     elif args.command == "platforms" and result is not False:
-        print(json.dumps({"id": result.id, "user_id": result.user_id, "name": result.name}))
+        fields = {"id": result.id, "user_id": result.user_id, "name": result.name, "status": result.status.value}
+        print(json.dumps(fields))
     elif args.command == "demo":
         print(json.dumps([{"id": u.id, "username": u.username, "role": u.role.value} for u in result]))
     elif args.command == "db":

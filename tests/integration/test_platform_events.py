@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from tests.integration.fakes import unused_port
 from tests.integration.fakes.mastodon import FakeMastodon
 from tests.integration.fakes.ollama import FakeOllama
 from tests.integration.harness import serve
+from tests.integration.processes import cli
 from tests.integration.test_caption_engine import TOKEN, add_post, connect_platform, engine_settings, start_job
 
 STATUS_FIELDS = {"user_id", "platform_id", "platform_name", "platform_type", "status", "last_sync"}
@@ -158,3 +160,17 @@ async def test_a_job_on_an_unreachable_instance_reports_it_disconnected(
     assert statuses(client.inbox.of("platform_connection_status")) == ["syncing", "disconnected"]
     error = client.inbox.of("caption_generation_error")[-1]
     assert error["error_type"] == "PLATFORM_CONNECTION_ERROR" and error["retry_possible"] is True
+
+
+async def test_the_cli_adds_a_platform_and_says_what_the_instance_said(tmp_path: Path, mastodon: FakeMastodon) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        "POST_SOURCE": "mastodon",
+        "PLATFORM_TOKEN_KEY": bootstrap.new_token_key(),
+    }
+    await asyncio.to_thread(cli, env, "users", "add", "dora", "--role", "reviewer")
+    add = ("platforms", "add", "dora", "--name", "Dora", "--type", "mastodon", "--url", mastodon.base_url, "--token")
+    good = await asyncio.to_thread(cli, env, *add, TOKEN)  # the fake answers in this loop meanwhile
+    refused = await asyncio.to_thread(cli, env, *add, "wrong-token")
+    assert (good["status"], refused["status"]) == ("connected", "error")
+    assert good == {"id": good["id"], "user_id": good["user_id"], "name": "Dora", "status": "connected"}
