@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.inbound.api_docs.routes import register_api_docs
 from adapters.inbound.client_address import ClientAddress
+from adapters.inbound.gc_tuning import tune_after_startup
 from adapters.inbound.handshake_guard import HandshakeGuard
 from adapters.inbound.http_api import HttpApi, HttpUseCases
 from adapters.inbound.job_pages import job_session_routes
@@ -46,6 +47,7 @@ from adapters.observability.metered import (
     time_statements,
 )
 from adapters.observability.metrics import Metrics
+from adapters.outbound.admin_activity import DeferredAdminActivity
 from adapters.outbound.crypto import TokenCipher
 from adapters.outbound.demo.captions import DemoCaptionGenerator
 from adapters.outbound.demo.descriptions import DemoDescriptionWriter
@@ -608,10 +610,22 @@ class Container(containers.DeclarativeContainer):
     recover_jobs = providers.Singleton(RecoverJobs, jobs, scheduler)
 
     end_connections = providers.Singleton(EndConnections, registry, transport, outbox, settings.provided.login_url)
+    # Connects and disconnects are answered first; their user_activity_update for admins follows.
+    admin_activity = providers.Singleton(DeferredAdminActivity, outbox)
     connect = providers.Singleton(
-        ConnectClient, session_source, registry, rates, slots, transport, outbox, clock, limits, security
+        ConnectClient,
+        session_source,
+        registry,
+        rates,
+        slots,
+        transport,
+        outbox,
+        clock,
+        limits,
+        security,
+        admin_activity,
     )
-    plain_disconnect = providers.Singleton(DisconnectClient, registry, slots, outbox)
+    plain_disconnect = providers.Singleton(DisconnectClient, registry, slots, outbox, admin_activity)
     disconnect = providers.Selector(
         recovery_mode,
         off=plain_disconnect,
@@ -843,6 +857,7 @@ def build_app(container: Container) -> web.Application:
         )
         if settings.metrics_port is not None:
             metrics_runner.append(await serve_metrics(container.metrics(), settings.flask_host, settings.metrics_port))
+        tune_after_startup()
 
     async def on_cleanup(_app: web.Application) -> None:
         if metrics_runner:

@@ -6,6 +6,7 @@ from application.connections import Connection, ConnectionRegistry
 from application.limits import Limits, connect_attempt_key, connection_slot_key
 from application.outbox import Outbox
 from application.ports import (
+    AdminActivity,
     AnonymousSession,
     Clock,
     ConnectionSlotStore,
@@ -17,6 +18,7 @@ from application.security import SecurityEvents
 from domain import events, messages
 from domain.access import ADMIN_NAMESPACE, ADMIN_ROOM, authorize_connection, personal_room
 from domain.errors import DomainError, ErrorCode
+from domain.messages import Payload
 
 
 class ConnectClient:
@@ -31,7 +33,9 @@ class ConnectClient:
         clock: Clock,
         limits: Limits,
         security: SecurityEvents,
+        activity: AdminActivity | None = None,
     ) -> None:
+        self._activity = activity  # None: announced before the connect is answered
         self._security = security
         self._source = source
         self._registry = registry
@@ -113,18 +117,33 @@ class ConnectClient:
         self._registry.add(conn)
         room = ADMIN_ROOM if namespace == ADMIN_NAMESPACE else personal_room(user.id)
         await self._transport.enter_room(sid, room, namespace)
-        await self._outbox.to_admins(
-            events.USER_ACTIVITY_UPDATE,
+        await _announce(
+            self._activity,
+            self._outbox,
             messages.user_activity(user, "connected", {"namespace": namespace, "ip": ip}),
         )
         return conn
 
 
+async def _announce(activity: AdminActivity | None, outbox: Outbox, payload: Payload) -> None:
+    if activity is None:
+        await outbox.to_admins(events.USER_ACTIVITY_UPDATE, payload)
+    else:
+        activity.announce(payload)
+
+
 class DisconnectClient:
-    def __init__(self, registry: ConnectionRegistry, slots: ConnectionSlotStore, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        registry: ConnectionRegistry,
+        slots: ConnectionSlotStore,
+        outbox: Outbox,
+        activity: AdminActivity | None = None,
+    ) -> None:
         self._registry = registry
         self._slots = slots
         self._outbox = outbox
+        self._activity = activity
 
     async def __call__(self, sid: str, reason: str) -> None:
         conn, last_on_physical = self._registry.remove(sid)
@@ -132,8 +151,9 @@ class DisconnectClient:
             return
         if last_on_physical:
             await self._slots.release(connection_slot_key(conn.user.id), conn.physical_id)
-        await self._outbox.to_admins(
-            events.USER_ACTIVITY_UPDATE,
+        await _announce(
+            self._activity,
+            self._outbox,
             messages.user_activity(conn.user, "disconnected", {"namespace": conn.namespace, "reason": reason}),
         )
 

@@ -391,3 +391,11 @@ class RecoveryStates(Protocol):
     async def refresh(self, states: list[RecoveryState]) -> None:
         """Keeps live states alive (fleet stores expire them so the states of a killed node vanish)."""
         ...
+
+
+class AdminActivity(Protocol):
+    """Where user activity for admins goes when it need not hold up the caller (connects, disconnects)."""
+
+    def announce(self, payload: dict[str, Any]) -> None:
+        """Queues one `user_activity_update` payload (unstamped); it is sent soon, in order, never raising."""
+        ...

@@ -24,7 +24,7 @@ class FrameCork:
     def __init__(self, writer: Any) -> None:
         self._writer = writer
         self._real = writer.transport
-        self._buffer: list[bytes] = []
+        self._buffer: list[bytes] = []  # one per connection, empty while idle
 
     def hold(self) -> None:
         if self._writer.transport is self._real:
