@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import socket
+import sys
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -371,10 +372,12 @@ def _server_class(settings: Settings) -> type[RecoveringServer] | None:
 
 
 def _measure(data: Any) -> int:
+    """Bytes of an event's data as JSON; what cannot be measured (nesting past orjson's 254 levels, types it
+    refuses) fails closed: larger than any limit."""
     try:
         return len(orjson.dumps(data))
     except TypeError:
-        return 0
+        return sys.maxsize
 
 
 class Container(containers.DeclarativeContainer):

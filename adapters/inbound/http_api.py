@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from adapters.inbound.bodies import read_whole
 from application.job_admin import CancelCaptionJob, GetCaptionJob
 from application.notifications import NotifyAdmins, NotifyUser, RaiseAdminAlert
 from application.platforms import ConnectPlatform
@@ -284,8 +285,8 @@ def _int_param(params: dict[str, str], name: str) -> int:
 async def read_json(request: web.Request) -> Any:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise DomainError(ErrorCode.MESSAGE_TOO_LARGE, f"Bodies are limited to {MAX_BODY_BYTES} bytes")
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
+    raw = await read_whole(request.content, MAX_BODY_BYTES)
+    if raw is None:
         raise DomainError(ErrorCode.MESSAGE_TOO_LARGE, f"Bodies are limited to {MAX_BODY_BYTES} bytes")
     try:
         return orjson.loads(raw) if raw else {}

@@ -15,10 +15,12 @@ import orjson
 import socketio
 from aiohttp import WSMsgType, web
 from engineio import exceptions as engineio_exceptions
+from engineio import payload as engineio_payload
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
+from adapters.inbound.bodies import read_whole
 from adapters.inbound.client_address import ClientAddress
 from adapters.inbound.frame_cork import FrameCork
 from adapters.inbound.handshake import CsrfMode, cross_origin_polling_without_cookies, origin_proven
@@ -245,6 +247,19 @@ class QuickPollSocket(AsyncSocket):
         if cork is not None and len(packets) > 1:
             cork.hold()
         return packets
+
+    async def handle_post_request(self, environ: dict[str, Any]) -> None:
+        """A long-polling POST read to its end (upstream reads once: a body split over two TCP segments lost
+        its tail and, with it, the packets), or refused whole when larger than the engine's limit."""
+        length = environ.get("CONTENT_LENGTH")
+        limit = self.server.max_http_buffer_size
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            raise engineio_exceptions.ContentTooLongError()
+        body = await read_whole(environ["wsgi.input"], limit)
+        if body is None:
+            raise engineio_exceptions.ContentTooLongError()
+        for pkt in engineio_payload.Payload(encoded_payload=body.decode("utf-8")).packets:
+            await self.receive(pkt)
 
 
 # The text of the packet sent last and its UTF-8 bytes: a broadcast sends one text to every socket in turn.

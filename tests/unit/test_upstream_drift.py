@@ -46,6 +46,7 @@ RECORDED = {
     "engineio.async_socket.AsyncSocket._upgrade_websocket": "35cbe5112b598f6a",
     "engineio.async_socket.AsyncSocket._websocket_handler": "2822186d44689f3a",
     "engineio.async_socket.AsyncSocket.close": "18bdb592eb77a06d",
+    "engineio.async_socket.AsyncSocket.handle_post_request": "f922c1c161540508",
     "engineio.async_socket.AsyncSocket.poll": "e65ca9f757c5c6ec",
     "engineio.async_socket.AsyncSocket.send": "2e6c0146d180bd97",
     "socketio.async_manager.AsyncManager.emit": "73f2199d8288b596",
