@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 API_TOKEN ?= demo-api-token
 export API_TOKEN
 
-.PHONY: run test install services browser lint unit integration bench clean
+.PHONY: run test install services browser nginx lint unit integration bench clean vendor-asyncapi
 
 NODE_STAMP := node_modules/.installed-stamp
 
@@ -37,6 +37,18 @@ run: install
 services:
 	bash .ci/services.sh
 
+# The AsyncAPI page's renderer, copied into the package so `pip install .` serves it (see its README.md).
+ASYNCAPI_VENDOR := adapters/inbound/static/vendor/asyncapi
+vendor-asyncapi: $(NODE_STAMP)
+	cp node_modules/@asyncapi/react-component/browser/standalone/index.js \
+	   node_modules/@asyncapi/react-component/browser/standalone/index.js.LICENSE.txt \
+	   node_modules/@asyncapi/react-component/styles/default.min.css \
+	   node_modules/@asyncapi/react-component/LICENSE $(ASYNCAPI_VENDOR)/
+
+# Debian's nginx for the reverse-proxy tests (tests start their own instance; idempotent).
+nginx:
+	bash .ci/nginx.sh
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -52,7 +64,7 @@ integration: install services
 browser: install
 	bash .ci/browser.sh
 
-test: install services browser lint
+test: install services browser nginx lint
 	$(BIN)/python -m pytest -q tests
 
 bench: install services

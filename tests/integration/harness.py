@@ -14,6 +14,7 @@ import socketio
 from aiohttp import web
 
 import bootstrap
+from tests.integration.emitted import record as record_emitted
 
 
 @dataclass
@@ -149,10 +150,13 @@ async def open_client(
     client = Client(sio, namespace, inbox)
 
     async def on_any(event: str, data: Any = None, *_offset: str) -> None:
+        record_emitted(namespace, event, data)
         await inbox.put(event, data)
 
     async def on_connect_error(data: Any = None) -> None:
         client.connect_error = data
+        if isinstance(data, dict) and isinstance(data.get("data"), dict):
+            record_emitted(namespace, "connect_error", data["data"])
 
     async def on_disconnect(reason: Any = None) -> None:
         if reason == sio.reason.SERVER_DISCONNECT:

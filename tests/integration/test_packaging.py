@@ -54,6 +54,10 @@ def test_a_wheel_installed_elsewhere_migrates_and_serves(tmp_path: Path) -> None
         assert port is not None, "the installed server never listened:\n" + "".join(output)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
             assert answer.status == 200
+        # The API documents and the page that renders them come from the package, not from this checkout.
+        for path in ("/openapi.json", "/asyncapi.json", "/docs/events", "/static/vendor/asyncapi/index.js"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
+                assert answer.status == 200 and len(answer.read()) > 500, path
     finally:
         server.terminate()
         server.wait(timeout=10)
