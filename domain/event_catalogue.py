@@ -59,10 +59,19 @@ CAPTION_STATUS: Final[Mapping[str, Prop]] = {
     "status": _s(nullable=True),
     "current_progress": CURRENT_PROGRESS,
 }
+ERROR_ENVELOPE: Final[Mapping[str, Prop]] = {
+    "error_code": _s(enum=ERROR_CODES),
+    "error_message": _s(),
+    "error_details": Prop("object", description="original_event, user_id and the code's own details"),
+    "retry_possible": _B,
+}
+# auth_required / auth_error: the reference's fields in the standard error envelope; `event` repeats
+# the event's name when it answers a connect.
 AUTH_ANSWER: Final[Mapping[str, Prop]] = {
     "message": _s(),
-    "error_code": _s(enum=ERROR_CODES),
+    **ERROR_ENVELOPE,
     "redirect_url": _s("where the browser signs in"),
+    "event": Prop("string", optional=True, enum=frozenset({events.AUTH_REQUIRED, events.AUTH_ERROR})),
 }
 
 
@@ -75,6 +84,7 @@ class EventSpec:
     payload: Mapping[str, Prop] = field(default_factory=dict)
     request: Mapping[str, Field] | None = None  # a client event's field rules (domain.validation)
     replies: tuple[str, ...] = ()  # events (and ack payload) a client event is answered with
+    open_payload: bool = False  # fields beyond `payload` may appear (an error's own details)
 
 
 BOTH = (USER_NAMESPACE, ADMIN_NAMESPACE)
@@ -82,6 +92,13 @@ USER = (USER_NAMESPACE,)
 ADMIN = (ADMIN_NAMESPACE,)
 
 SERVER_EVENTS: Final[tuple[EventSpec, ...]] = (
+    EventSpec(
+        events.AUTH_REQUIRED,
+        "server",
+        BOTH,
+        "A connect without a session (REFUSAL_MODE=event: accepted, told, then disconnected)",
+        AUTH_ANSWER,
+    ),
     EventSpec(
         events.AUTH_ERROR,
         "server",
@@ -93,13 +110,14 @@ SERVER_EVENTS: Final[tuple[EventSpec, ...]] = (
         events.ERROR,
         "server",
         BOTH,
-        "A client event was refused; nothing changed",
+        "A client event or a connect was refused; nothing changed. A refused connect adds `message`, "
+        "`event` and the refusal's details (limit, remaining, reset_time, ...) at the top level",
         {
-            "error_code": _s(enum=ERROR_CODES),
-            "error_message": _s(),
-            "error_details": Prop("object", description="original_event, user_id and the code's own details"),
-            "retry_possible": _B,
+            **ERROR_ENVELOPE,
+            "message": Prop("string", optional=True),
+            "event": Prop("string", optional=True, enum=frozenset({events.ERROR})),
         },
+        open_payload=True,
     ),
     EventSpec(
         events.RATE_LIMIT_EXCEEDED,

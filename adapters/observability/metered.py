@@ -22,6 +22,8 @@ def limit_of(key: str) -> str:
         return "messages"
     if key.startswith(_CONNECT_PREFIX):
         return "connect_attempts"
+    if key.startswith("handshake:"):  # adapters.inbound.handshake_guard.handshake_key (inbound: not importable here)
+        return "handshakes"
     return "other"
 
 

@@ -67,7 +67,7 @@ class Metrics:
         )
         self._limiter = Counter(
             "vedfolnir_limiter_decisions",
-            "Limiter decisions by limit (messages, connect_attempts, connections) and decision",
+            "Limiter decisions by limit (messages, connect_attempts, handshakes, connections) and decision",
             [*node, "limit", "decision"],
             registry=r,
         )

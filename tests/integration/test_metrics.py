@@ -76,6 +76,7 @@ async def test_counters_move_by_exactly_the_scripted_session(quiet_server: Serve
         assert pairs(changes, "vedfolnir_limiter_decisions_total") == {
             (("decision", "allowed"), ("limit", "connect_attempts")): 4,
             (("decision", "allowed"), ("limit", "connections")): 2,
+            (("decision", "allowed"), ("limit", "handshakes")): 4,
             (("decision", "allowed"), ("limit", "messages")): 4,
         }
         assert delta(before, after, "vedfolnir_jobs_started_total") == 1

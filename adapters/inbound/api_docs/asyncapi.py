@@ -37,7 +37,7 @@ def payload_schema(spec: EventSpec) -> dict[str, Any]:
     """The JSON Schema of what a payload of `spec` holds."""
     if spec.sender == "client":
         return object_schema(spec.request or {})
-    return _object({**spec.payload, **STAMP})
+    return _object({**spec.payload, **STAMP}, closed=not spec.open_payload)
 
 
 def payload_schemas() -> dict[str, dict[str, Any]]:
