@@ -129,9 +129,11 @@ class GuardedServer(socketio.AsyncServer):
         if kind == sio_packet.CONNECT:
             if self._connect_flood(eio_sid):
                 return None
-            await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
-            if self.after_connect is not None:
-                await self.after_connect(eio_sid, pkt.namespace or "/")
+            try:
+                await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
+            finally:  # also when the answer could not be sent: a pending refusal is always taken back
+                if self.after_connect is not None:
+                    await self.after_connect(eio_sid, pkt.namespace or "/")
             return None
         if kind == sio_packet.DISCONNECT:
             return await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
