@@ -143,7 +143,7 @@ class ReviewCaptions:
 
     async def regenerate(self, actor_id: int, item_id: str) -> ReviewItem:
         actor, item = await self._reviewable(actor_id, item_id)
-        item.edit(item.caption, actor.id, self._clock.now())  # refuses early (before the model runs) if not editable
+        item.check_editable()  # before the model runs
         try:
             caption = await self._generator.caption(PostImage(item.post_id, item.post_url, item.image_url))
         except CaptionFailure as exc:

@@ -92,6 +92,10 @@ class ReviewItem:
         self._require(REJECTABLE, "rejected")
         return self._next(now, status=ReviewStatus.REJECTED, reviewed_by=reviewer, batch_id=None)
 
+    def check_editable(self) -> None:
+        """Refuses (INVALID_REVIEW_STATE) unless the item may be edited or regenerated now."""
+        self._require(EDITABLE, "edited")
+
     def regenerated(self, caption: str, reviewer: int, now: float) -> ReviewItem:
         """A fresh caption from the model replaces both the generated text and any edit."""
         self._require(EDITABLE, "regenerated")
