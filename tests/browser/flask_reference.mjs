@@ -91,7 +91,9 @@ try {
   await logged(client, "WebSocket connected");
   const userId = await client.evaluate(() => currentUserId);
   const transport = await client.evaluate(() => socket.io.engine.transport.name);
-  say("client_connected", { userId, transport });
+  const joined = (await seen(client, "room_joined"))[0];
+  check(joined.success === true && joined.room_name === `user_${userId}_captions`, `joined: ${JSON.stringify(joined)}`);
+  say("client_connected", { userId, transport, joined: joined.room_name });
 
   const started = await post(`${realtime}/api/v1/caption-jobs`, { user_id: userId }, { Authorization: `Bearer ${TOKEN}` });
   check(started.status === 202, `job started: ${JSON.stringify(started)}`);
