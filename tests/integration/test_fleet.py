@@ -191,12 +191,17 @@ async def test_a_worker_killed_mid_job_loses_it_to_another_that_finishes_it(flee
         try:
             with process(fleet_env, "worker") as first:
                 await start_job(node, demo.user_id)
-                await client.inbox.next("caption_generated", timeout=10)
+                # A post's last event is its 'captioned' progress (after caption_generated): kill after it, so
+                # the assertion below is about the takeover, not about a kill between one post's two events.
+                await client.inbox.until("caption_progress", lambda p: p["status"] == "captioned", timeout=10)
                 os.kill(first.pid, signal.SIGKILL)
             with process(fleet_env, "worker"):
                 done = await client.inbox.next("caption_generation_completed", timeout=20)
             assert done["total_posts_processed"] == 8
             processing = [p["current_post"] for p in client.inbox.of("caption_progress") if p["status"] == "captioned"]
-            assert sorted(set(processing)) == list(range(1, 9))
+            # A SIGKILL between storing a post and announcing it loses that announcement, never the result:
+            # at most one post (the one in flight at the kill) may lack its 'captioned' progress.
+            missing = set(range(1, 9)) - set(processing)
+            assert set(processing) <= set(range(1, 9)) and len(missing) <= 1, sorted(set(processing))
         finally:
             await client.close()
