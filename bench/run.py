@@ -69,7 +69,8 @@ class Scenario:
     ours_args: list[str] = field(default_factory=list)
     bare_args: list[str] = field(default_factory=list)
     binding: bool = True  # counts towards the overall verdict
-    # Servers to run: "bare", "ours" (SQLite), "ours_pg", "ours_redis", "ours_redis_x2" (two nodes, one Redis).
+    # Servers to run: "bare", "ours" (SQLite), "ours_pg", "ours_redis", "ours_redis_x2" (two nodes, one Redis),
+    # "ours_norecovery" (ours with RECOVERY_ENABLED=false).
     impls: tuple[str, ...] = ("bare", "ours")
     extra_checks: tuple[Check, ...] = ()
     higher_is_better: bool = False  # of the default check ours / bare
@@ -114,6 +115,43 @@ SCENARIOS = [
         "RSS growth per idle authenticated connection (marginal: the second batch of 1000 connections)",
         ["--sockets", "1000", "--warmup", "50", "--settle", "3"],
         ["--role", "viewer", "--users", "100", "--sessions-per-user", "10"],
+    ),
+    # --- connection-state recovery (issue 12): ours (recovery on, the default) against ours with it off ---
+    Scenario(
+        "recovery_broadcast",
+        "broadcast",
+        1.0,
+        "recovery on vs off: server CPU per delivery of a broadcast to one room of 1000 sockets",
+        ["--sockets", "1000", "--count", "50", "--warmup", "3"],
+        ["--role", "admin", "--users", "100", "--sessions-per-user", "1"],
+        ["--broadcast-room"],
+        impls=("ours", "ours_norecovery"),
+        binding=False,
+        extra_checks=(Check("ours", "ours_norecovery", 1.1, binding=False),),
+    ),
+    Scenario(
+        "recovery_event",
+        "broadcast",
+        1.0,
+        "recovery on vs off: server CPU per delivery of broadcasts to a room of 10 sockets (the per-event"
+        " part: numbering, logging, the offset in the encoding; plus the trigger's HTTP request, alike in both)",
+        ["--sockets", "10", "--count", "1500", "--warmup", "20"],
+        ["--role", "admin", "--users", "10", "--sessions-per-user", "1"],
+        ["--broadcast-room"],
+        impls=("ours", "ours_norecovery"),
+        binding=False,
+        extra_checks=(Check("ours", "ours_norecovery", 1.1, binding=False),),
+    ),
+    Scenario(
+        "recovery_memory",
+        "memory",
+        1.0,
+        "recovery on vs off: RSS growth per idle authenticated connection (its recoverable state)",
+        ["--sockets", "1000", "--warmup", "50", "--settle", "3"],
+        ["--role", "viewer", "--users", "100", "--sessions-per-user", "10"],
+        impls=("ours", "ours_norecovery"),
+        binding=False,
+        extra_checks=(Check("ours", "ours_norecovery", 1.1, binding=False),),
     ),
     # --- at saturation (closed loop: as fast as the server answers) ---
     Scenario(
@@ -226,6 +264,8 @@ def servers(
         ours_extra: list[str] = []
         if impl.startswith("ours_pg"):
             ours_extra += ["--database-url", stack.enter_context(fresh_postgres())]
+        if impl.endswith("_norecovery"):
+            ours_extra += ["--no-recovery"]
         if "redis" in impl:
             ours_extra += ["--redis-url", REDIS_URL, "--redis-channel", f"vrt-bench-{os.getpid()}-{time.time_ns()}"]
         try:

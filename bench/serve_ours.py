@@ -27,6 +27,7 @@ def settings(args: argparse.Namespace) -> bootstrap.Settings:
         handshakes_per_ip_per_minute=10**9,
         system_status_interval=3600,
         session_check_interval=3600,
+        recovery_enabled=not args.no_recovery,
     )
 
 
@@ -73,6 +74,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: a SQLite file in --db-dir")
     parser.add_argument("--redis-url", help="Redis mode (fleet-wide limits, the Redis manager)")
     parser.add_argument("--redis-channel", default="vedfolnir-bench")
+    parser.add_argument("--no-recovery", action="store_true", help="RECOVERY_ENABLED=false")
     args = parser.parse_args()
     raise_nofile()
     web.run_app(build(args), host=HOST, port=args.port, print=None, access_log=None, backlog=BACKLOG)

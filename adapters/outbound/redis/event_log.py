@@ -30,7 +30,8 @@ PUBLISH = """
 local clock = KEYS[1]
 local epoch = redis.call('HGET', clock, 'epoch')
 if not epoch then
-  epoch = ARGV[2]
+  local now = redis.call('TIME')
+  epoch = ARGV[2] .. '.' .. now[1] .. now[2]
   redis.call('HSET', clock, 'epoch', epoch, 'seq', 0)
 end
 local seq = redis.call('HINCRBY', clock, 'seq', 1)
@@ -174,7 +175,8 @@ class RedisLoggedEmitter:
         if local is None:
             return
         # The epoch exists before any event, so states issued before the first event stay valid.
-        await self._redis.hsetnx(self._clock_key, "epoch", self._epoch_candidate)  # type: ignore[misc]
+        fresh = f"{self._epoch_candidate}.{os.urandom(4).hex()}"
+        await self._redis.hsetnx(self._clock_key, "epoch", fresh)  # type: ignore[misc]
         clock = await self._redis.hgetall(self._clock_key)  # type: ignore[misc]
         epoch = _text(clock[b"epoch"])
         newest = int(clock.get(b"seq", 0))
