@@ -32,6 +32,7 @@ from adapters.inbound.pages import register_pages
 from adapters.inbound.periodic import every
 from adapters.inbound.recovery import RecoveringServer, RecoveringTransport, RecoveryProtocol
 from adapters.inbound.refusals import RefusalDelivery
+from adapters.inbound.response_headers import nosniff
 from adapters.inbound.review_pages import review_session_routes
 from adapters.inbound.socket_server import (
     OrjsonModule,
@@ -762,6 +763,7 @@ def build_app(container: Container) -> web.Application:
     )
     sio = container.sio()
     sio.attach(app)
+    app.on_response_prepare.append(nosniff)
     if settings.recovery_enabled:
         sio.recovery = RecoveryProtocol(
             container.recovery(), container.registry(), container.logged_emitter(), (USER_NAMESPACE, ADMIN_NAMESPACE)
@@ -830,6 +832,8 @@ def build_app(container: Container) -> web.Application:
         notify_user=container.notify_user(),
         clock=container.clock(),
         tokens=container.tokens(),
+        allowed_origins=settings.cors_origins,
+        trusted_proxies=settings.trusted_proxy_list,
         session_routes=[
             *review_session_routes(container.review_queue(), container.review_captions()),
             *job_session_routes(container.get_job()),

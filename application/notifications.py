@@ -10,7 +10,7 @@ from domain import events, messages
 from domain.errors import DomainError, ErrorCode
 from domain.events import ADMIN_ALERT_SCHEMA, ADMIN_NOTIFICATION_SCHEMA, USER_NOTIFICATION_SCHEMA
 from domain.messages import Payload
-from domain.validation import safe_url, validate
+from domain.validation import validate
 
 
 class NotifyUser:
@@ -21,12 +21,6 @@ class NotifyUser:
 
     async def __call__(self, body: Any) -> Payload:
         fields = validate(USER_NOTIFICATION_SCHEMA, body)
-        if "action_url" in fields and not safe_url(fields["action_url"]):
-            raise DomainError(
-                ErrorCode.INVALID_MESSAGE,
-                "action_url must be a relative path or an http(s) URL",
-                field="action_url",
-            )
         user = await self._users.get(fields["user_id"])
         if user is None or not user.active:
             raise DomainError(ErrorCode.NOT_FOUND, "No such active user", user_id=fields["user_id"])

@@ -61,7 +61,7 @@ USER_NOTIFICATION_SCHEMA: Final = {
     "type": Field("str", choices=NOTIFICATION_TYPES),
     "title": Field("str", required=True),
     "message": Field("str", required=True),
-    "action_url": Field("str", max_length=1000, escape=False),
+    "action_url": Field("str", max_length=1000, url=True),
     "action_text": Field("str", max_length=100),
     "auto_dismiss": Field("bool"),
     "dismiss_timeout": Field("int", minimum=0, maximum=600_000),

@@ -29,6 +29,7 @@ class Field:
     maximum: float | None = None
     pattern: re.Pattern[str] | None = None
     escape: bool = True
+    url: bool = False  # the one URL rule: safe_url
 
     def clean(self, name: str, value: Any) -> Any:
         kind = self.kind
@@ -59,6 +60,8 @@ class Field:
             raise _invalid(name, f"must be one of {', '.join(sorted(self.choices))}")
         if self.pattern is not None and not self.pattern.fullmatch(value):
             raise _invalid(name, "has an invalid format")
+        if self.url and not safe_url(value):
+            raise _invalid(name, "must be a relative path or an http(s) URL")
         return html.escape(value, quote=True) if self.escape else value
 
     def _clean_ids(self, name: str, value: Any) -> list[str]:
@@ -163,6 +166,16 @@ def parse_iso8601(value: str) -> datetime | None:
         return None
 
 
+_URL_NEVER = re.compile(r"[\x00-\x20\x7f\\]")
+
+
 def safe_url(value: str) -> bool:
-    """Relative paths and http(s) URLs only: no javascript: or data: links in notifications."""
-    return (value.startswith("/") and not value.startswith("//")) or value.startswith(("https://", "http://"))
+    """Relative paths and http(s) URLs only: no javascript: or data: links in notifications.
+
+    No whitespace, control characters or backslashes anywhere: browsers read `/\\host` as `//host` (another
+    site) and drop tabs and newlines inside URLs, so `/<tab>/host` is one too.
+    """
+    if _URL_NEVER.search(value):
+        return False
+    relative = value.startswith("/") and not value.startswith("//")
+    return relative or value.lower().startswith(("https://", "http://"))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from adapters.inbound.client_address import ClientAddress
 from adapters.inbound.http_api import STATUS_BY_CODE, json_response, read_json, respond
 from application.ports import Clock, TokenSource
 from domain import events, messages
@@ -64,9 +64,13 @@ def register_pages(
     static_dir: Path = STATIC_DIR,
     node_modules: Path | None = None,
     session_routes: Sequence[tuple[str, str, SessionAction]] = (),
+    allowed_origins: list[str] | str | None = None,
+    trusted_proxies: Iterable[str] = (),
 ) -> None:
     """Adds the pages' routes to `app`; every argument is a plain callable or value (no container)."""
     pages = _Pages(demo_mode, cookie_name, login_url, session_ttl, issue_session, revoke_session, whoami, clock, tokens)
+    pages.allowed_origins = "*" if allowed_origins == "*" else frozenset(allowed_origins or ())
+    pages.address = ClientAddress(trusted_proxies)
     vendor_roots = [node_modules] if node_modules else [PROJECT_ROOT / "node_modules", Path.cwd() / "node_modules"]
 
     def page(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -131,6 +135,9 @@ async def _static_headers(request: web.Request, response: web.StreamResponse) ->
 
 
 class _Pages:
+    allowed_origins: frozenset[str] | str = frozenset()
+    address: ClientAddress = ClientAddress()
+
     """The handlers that read the session cookie; errors in the HTTP API's `{"event", "data"}` format."""
 
     def __init__(
@@ -211,7 +218,7 @@ class _Pages:
 
     async def demo_login(self, request: web.Request) -> web.StreamResponse:
         try:
-            _check_same_origin(request)
+            _check_allowed_origin(request, self.allowed_origins)
             if request.content_type == "application/json":
                 body = await read_json(request)
             else:
@@ -230,7 +237,7 @@ class _Pages:
             path="/",
             httponly=True,
             samesite="Lax",
-            secure=request.secure,
+            secure=self.address.over_tls(request.secure, request.remote, request.headers.get("X-Forwarded-Proto")),
         )
         return response
 
@@ -273,8 +280,10 @@ def _check_csrf(request: web.Request, session: Session) -> None:
         raise DomainError(ErrorCode.CSRF_TOKEN_INVALID, f"The session's CSRF token is required in {CSRF_HEADER}")
 
 
-def _check_same_origin(request: web.Request) -> None:
-    """Demo sign-in has no CSRF token to check (none exists yet): a browser's Origin must be this host's."""
+def _check_allowed_origin(request: web.Request, allowed: frozenset[str] | str) -> None:
+    """Demo sign-in has no CSRF token to check (none exists yet): the request must come from a page of an
+    allowed origin (SOCKETIO_CORS_ORIGINS). No Origin, or an Origin merely equal to Host (DNS rebinding
+    makes any name point here), is refused."""
     origin = request.headers.get("Origin")
-    if origin is not None and urlsplit(origin).netloc != request.host:
-        raise DomainError(ErrorCode.CORS_ORIGIN_NOT_ALLOWED, "Cross-origin sign-in is refused")
+    if origin is None or (allowed != "*" and origin.rstrip("/") not in allowed):
+        raise DomainError(ErrorCode.CORS_ORIGIN_NOT_ALLOWED, "Sign-in is accepted only from an allowed origin")

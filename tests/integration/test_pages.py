@@ -25,8 +25,14 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
         yield running
 
 
+# The default allowed origins are http(s)://FLASK_HOST:FLASK_PORT (127.0.0.1:5000 in tests).
+ALLOWED_ORIGIN = {"Origin": "http://127.0.0.1:5000"}
+
+
 async def signed_in(http: aiohttp.ClientSession, url: str, username: str) -> dict[str, Any]:
-    async with http.post(f"{url}/demo/login", data={"username": username}, allow_redirects=False) as answer:
+    async with http.post(
+        f"{url}/demo/login", data={"username": username}, headers=ALLOWED_ORIGIN, allow_redirects=False
+    ) as answer:
         assert answer.status == 303
         assert answer.headers["Location"] == ("/admin/" if username == "admin" else "/")
         cookie = answer.headers["Set-Cookie"]
@@ -144,8 +150,16 @@ async def test_an_admin_notifies_a_user_through_the_page_endpoint(server: Server
 
 async def test_sign_in_refuses_other_users_and_foreign_origins(server: Server) -> None:
     async with aiohttp.ClientSession() as http:
-        async with http.post(server.url + "/demo/login", json={"username": "root"}, allow_redirects=False) as answer:
+        async with http.post(
+            server.url + "/demo/login", json={"username": "root"}, headers=ALLOWED_ORIGIN, allow_redirects=False
+        ) as answer:
             assert answer.status == 400
+        host = server.url.removeprefix("http://")
+        for refused in ({}, {"Origin": server.url}, {"Origin": "http://rebound.example", "Host": "rebound.example"}):
+            async with http.post(  # no Origin, or Origin = Host (DNS rebinding): not an allowed origin
+                server.url + "/demo/login", data={"username": "admin"}, headers=refused, allow_redirects=False
+            ) as answer:
+                assert answer.status == 403 and "Set-Cookie" not in answer.headers, (refused, host)
         evil = {"Origin": "http://evil.example"}
         async with http.post(
             server.url + "/demo/login", data={"username": "admin"}, headers=evil, allow_redirects=False

@@ -105,6 +105,7 @@ def test_timestamps_and_urls() -> None:
     assert iso_utc(0) == "1970-01-01T00:00:00.000Z"
     assert safe_url("/captions/review") and safe_url("https://x.example/p")
     assert not safe_url("javascript:alert(1)") and not safe_url("//evil.example") and not safe_url("data:text/html,x")
+    assert not safe_url("/\\evil.example/x") and not safe_url("/\t/evil.example") and not safe_url("/a b")
 
 
 def test_the_clients_own_correlation_id_is_echoed_else_its_message_id() -> None:
