@@ -75,6 +75,39 @@ AUTH_ANSWER: Final[Mapping[str, Prop]] = {
 }
 
 
+# A review item in events (domain.review_messages.review_item, strings HTML-escaped).
+REVIEW_STATES: Final = frozenset(events.REVIEW_STATUSES)
+REVIEW_CHANGES: Final = frozenset(
+    {"added", "edited", "approved", "rejected", "regenerated", "publishing", "published", "failed", "conflict"}
+)
+REVIEW_ITEM: Final[Mapping[str, Prop]] = {
+    "item_id": _s(),
+    "user_id": _USER,
+    "platform_id": _i(),
+    "platform_type": _s(enum=frozenset({"pixelfed", "mastodon"})),
+    "job_id": _JOB,
+    "post_id": _s(),
+    "post_url": _s(),
+    "image_url": _s(),
+    "original_description": _s("the description the image had when captioned", nullable=True),
+    "generated_caption": _s(),
+    "caption": _s("the text to publish"),
+    "edited": _B,
+    "max_length": _i("the platform's alt-text limit"),
+    "status": _s(enum=REVIEW_STATES),
+    "version": _i(),
+    "reviewed_by": _i(nullable=True),
+    "batch_id": _s(nullable=True),
+    "attempts": _i(),
+    "error_type": _s(nullable=True),
+    "error_message": _s(nullable=True),
+    "retry_possible": Prop("boolean", nullable=True),
+    "created_at": _s("ISO 8601 UTC"),
+    "updated_at": _s("ISO 8601 UTC"),
+    "published_at": _s("ISO 8601 UTC", nullable=True),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class EventSpec:
     name: str
@@ -276,8 +309,8 @@ SERVER_EVENTS: Final[tuple[EventSpec, ...]] = (
         "A review item was added or changed",
         {
             "user_id": _USER,
-            "change": _s(),
-            "item": Prop("object", description="the review item, as the HTTP API shows it"),
+            "change": _s(enum=REVIEW_CHANGES),
+            "item": Prop("object", fields=REVIEW_ITEM, description="the review item, as the HTTP API shows it"),
         },
     ),
     EventSpec(
@@ -308,7 +341,7 @@ SERVER_EVENTS: Final[tuple[EventSpec, ...]] = (
             "post_id": _s(),
             "post_url": _s(),
             "batch_id": _s(nullable=True),
-            "status": _s(),
+            "status": _s(enum=frozenset({"failed", "conflict"})),
             "error_type": _s(nullable=True),
             "error_message": _s(),
             "retry_possible": _B,
