@@ -180,6 +180,14 @@ async def _pause_cycle(server: Server, client: Client, user_id: int) -> None:
     assert len(client.inbox.of("caption_generated")) == seen, "a caption arrived while the job was paused"
     status = await client.call("request_caption_status", {})
     assert status["is_active"] is True and status["status"] == "paused"
+    # current_post means what it means in caption_progress: paused between posts, the last one reached
+    last = client.inbox.of("caption_progress")[-1]
+    assert last["status"] in ("captioned", "failed")
+    assert status["current_progress"] == {
+        "current_post": last["current_post"],
+        "total_posts": last["total_posts"],
+        "progress_percentage": last["progress_percentage"],
+    }
     reply = await client.call("resume_caption_generation", {})
     assert reply["status"] == "running"
     await client.inbox.next("caption_generation_resumed", timeout=10)
