@@ -47,8 +47,7 @@ async def captioned(server: Server, user_id: int, client: Any) -> list[dict[str,
     return list(listed["items"])
 
 
-async def test_captions_wait_for_review_then_publish_live(sqlite_server: Server) -> None:
-    server = sqlite_server
+async def test_captions_wait_for_review_then_publish_live(server: Server) -> None:
     demo = await server.session("demo")
     client = await server.client(demo)
     admin = await server.client(await server.session("admin"), "/admin")
