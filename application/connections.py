@@ -67,6 +67,17 @@ class ConnectionRegistry:
         last = _discard(self._by_physical, conn.physical_id, sid)
         return conn, last
 
+    def rename(self, sid: str, new_sid: str) -> Connection | None:
+        """Gives a connection another socket id (a recovered connection takes back its old one)."""
+        conn = self._by_sid.pop(sid, None)
+        if conn is None:
+            return None
+        conn.sid = new_sid
+        self._by_sid[new_sid] = conn
+        for index, key in ((self._by_session, conn.session_id), (self._by_physical, conn.physical_id)):
+            index[key] = tuple(new_sid if member == sid else member for member in index.get(key, ()))
+        return conn
+
     def get(self, sid: str) -> Connection | None:
         return self._by_sid.get(sid)
 

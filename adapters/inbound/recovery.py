@@ -57,14 +57,9 @@ class RecoveryProtocol:
             claimed, after, durable = await self._claim(pid, offset, namespace)
             if claimed is None:
                 self._count(server, False)
-            else:
-                # The server may not have noticed the old transport drop yet: that socket ends first,
-                # here or (a fleet) on its node.
-                await server.disconnect(claimed.sid, namespace)
-        sid = _pre_connect(server, eio_sid, namespace, claimed.sid if claimed is not None else None)
-        if sid is None and claimed is not None:
-            claimed = None
-            sid = _pre_connect(server, eio_sid, namespace, None)
+        # A fresh socket id first: the old one is taken back only once this connection proved to be
+        # the same session (a refused or foreign connection never gets it).
+        sid = _pre_connect(server, eio_sid, namespace)
         if sid is None:
             await server._send_packet(
                 eio_sid, server.packet_class(sio_packet.CONNECT_ERROR, data="Unable to connect", namespace=namespace)
@@ -86,6 +81,17 @@ class RecoveryProtocol:
             )
             await server.manager.disconnect(sid, namespace, ignore_queue=True)
             return
+        conn = self._registry.get(sid)
+        if claimed is not None and (conn is None or not self._recovery.accepts(claimed, conn)):
+            self._count(server, False)
+            claimed = None
+        if claimed is not None:
+            # The server may not have noticed the old transport drop yet: that socket ends first,
+            # here or (a fleet) on its node.
+            await server.disconnect(claimed.sid, namespace)
+            if claimed.sid in server.manager.rooms.get(namespace, {}).get(None, {}):
+                self._count(server, False)
+                claimed = None
         state = self._accept(server, eio_sid, sid, namespace, automatic, claimed, after, durable)
         if state is not None:
             try:
@@ -148,14 +154,18 @@ class RecoveryProtocol:
         durable: list[Entry],
     ) -> RecoveryState | None:
         # No await from here to the end: nothing can be delivered between the replay and the room joins.
-        conn = self._registry.get(sid)
         replay: list[Entry] | None = None
-        if claimed is not None and conn is not None and self._recovery.accepts(claimed, conn):
+        if claimed is not None:
             local = self._log.since(namespace, claimed.rooms, max(after, self._log.known_from))
             if local is not None and self._fits(server, durable + local):
                 replay = durable + local
-        if claimed is not None:
             self._count(server, replay is not None)
+        _connected(server.manager, sid, namespace)
+        if claimed is not None and replay is not None:
+            _rename(server.manager, namespace, eio_sid, sid, claimed.sid)
+            self._registry.rename(sid, claimed.sid)
+            sid = claimed.sid
+        conn = self._registry.get(sid)
         position = self._log.position
         state = None
         pid = None
@@ -170,7 +180,6 @@ class RecoveryProtocol:
         sock = server.eio.sockets.get(eio_sid)
         if sock is not None and not sock.closed:
             sock.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, encoded))
-        _connected(server.manager, sid, namespace)
         if replay:
             queue_replay(server.manager, eio_sid, replay)
         for room in state.rooms if state is not None else automatic:
@@ -182,12 +191,10 @@ def _fits_budget(entries: list[Entry], max_packets: int, max_chars: int) -> bool
     return len(entries) <= max_packets and sum(len(e.text) for e in entries) <= max_chars
 
 
-def _pre_connect(server: socketio.AsyncServer, eio_sid: str, namespace: str, wanted: str | None) -> str | None:
-    """python-socketio's `pre_connect`, with the socket id of the connection being recovered."""
+def _pre_connect(server: socketio.AsyncServer, eio_sid: str, namespace: str) -> str | None:
+    """python-socketio's `pre_connect` (synchronous; its async wrapper adds nothing)."""
     manager = server.manager
-    if wanted is not None and wanted in manager.rooms.get(namespace, {}).get(None, {}):
-        return None
-    sid = wanted or server.eio.generate_id()
+    sid = server.eio.generate_id()
     try:
         manager.basic_enter_room(sid, namespace, None, eio_sid=eio_sid)
     except ValueError:  # bidict's ValueDuplicationError: this Engine.IO connection already has the namespace
@@ -195,6 +202,14 @@ def _pre_connect(server: socketio.AsyncServer, eio_sid: str, namespace: str, wan
     manager.basic_enter_room(sid, namespace, sid, eio_sid=eio_sid)
     manager.pending_connect.setdefault(namespace, []).append(sid)
     return sid
+
+
+def _rename(manager: socketio.AsyncManager, namespace: str, eio_sid: str, sid: str, to: str) -> None:
+    """The connected socket `sid` (in no room but its own yet) becomes `to` in the manager's maps."""
+    manager.basic_leave_room(sid, namespace, sid)
+    del manager.rooms[namespace][None][sid]
+    manager.basic_enter_room(to, namespace, None, eio_sid=eio_sid)
+    manager.basic_enter_room(to, namespace, to, eio_sid=eio_sid)
 
 
 def _connected(manager: socketio.AsyncManager, sid: str, namespace: str) -> None:

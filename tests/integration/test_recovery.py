@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import socketio
 
 from tests.integration.harness import Server, serve, settings_for
 from tests.integration.node_driver import Line, NodeClient, node_client
@@ -132,7 +134,7 @@ async def test_a_session_revoked_meanwhile_is_not_recovered(recovering: Server) 
         refused = await page.wait_for(lambda line: line["type"] == "event" and line["event"] == "auth_error")
         assert refused["data"]["error_code"] == "AUTH_INVALID_SESSION"
         second = page.connects()[-1]
-        assert len(page.connects()) == 2 and second["recovered"] is False
+        assert len(page.connects()) == 2 and second["recovered"] is False and second["id"] != first["id"]
         await page.wait_for(lambda line: line["type"] == "disconnect" and line["reason"] == "io server disconnect")
         assert [e["event"] for e in page.events()] == ["auth_error"] and first["recovered"] is False
 
@@ -158,3 +160,56 @@ async def test_a_fresh_page_resyncs_from_its_own_jobs_results_only(recovering: S
     assert all(r["caption"] for r in body["results"])
     status, body = await read(admin)  # someone else's job: not found, whoever asks
     assert status == 404 and body["data"]["error_code"] == "NOT_FOUND"
+
+
+async def test_a_pid_is_only_given_back_to_its_own_session_and_only_once(recovering: Server) -> None:
+    victim, thief = await recovering.session("demo"), await recovering.session("admin")
+    async with node_client() as page:
+        first = await open_page(page, recovering, victim, reconnectionDelay=5000)
+        state = next(s for s in recovering.container.recovery().live() if s.session_id == victim.id)
+        await page.send(cmd="drop")
+        await page.wait_for(lambda line: line["type"] == "disconnect")
+        await notify(recovering, victim.user_id, "for the victim only")
+
+        stranger = socketio.AsyncClient(reconnection=False)
+        received: list[Any] = []
+        arrived = asyncio.Event()
+
+        def on_any(event: str, *_args: Any) -> None:
+            received.append(event)
+            arrived.set()
+
+        stranger.on("*", on_any)
+        await stranger.connect(
+            recovering.url,
+            auth={"session_id": thief.id, "csrf_token": thief.csrf_token, "pid": state.pid, "offset": "0"},
+            transports=["websocket"],
+            wait_timeout=5,
+        )
+        try:
+            assert stranger.get_sid("/") != first["id"]  # a fresh connection of its own
+            await notify(recovering, thief.user_id, "for the thief")
+            await asyncio.wait_for(arrived.wait(), 5)
+            assert received == ["user_notification"]  # its own, nothing of the victim's
+        finally:
+            await stranger.disconnect()
+        # The pid was spent by that attempt: the victim's own reconnect is fresh.
+        again = await page.wait_for(lambda line: line["type"] == "connect", since=page.lines.index(first) + 1)
+        assert again["recovered"] is False
+        assert [e["data"]["message"] for e in page.events("user_notification")] == []
+
+
+async def test_more_missed_events_than_the_replay_budget_give_a_fresh_connection(tmp_path: Path) -> None:
+    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'server.db'}", recovery_max_replay=3)
+    async with serve(settings) as server, node_client() as page:
+        session = await server.session("demo")
+        first = await open_page(page, server, session, reconnectionDelay=1500)
+        await page.send(cmd="drop")
+        await page.wait_for(lambda line: line["type"] == "disconnect")
+        for n in range(4):
+            await notify(server, session.user_id, f"missed {n}")
+        again = await page.wait_for(lambda line: line["type"] == "connect", since=page.lines.index(first) + 1)
+        assert again["recovered"] is False  # never a partial replay
+        await notify(server, session.user_id, "live")
+        await page.wait_for(lambda line: line["type"] == "event" and line["data"]["message"] == "live")
+        assert [e["data"]["message"] for e in page.events("user_notification")] == ["live"]
