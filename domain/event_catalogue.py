@@ -46,11 +46,21 @@ ERROR_CODES: Final = frozenset(c.value for c in ErrorCode)
 STAMP: Final[Mapping[str, Prop]] = {
     "timestamp": _s("ISO 8601 UTC with milliseconds and Z"),
     "message_id": Prop("string", optional=True, description="unique id of this message"),
-    "correlation_id": Prop("string", optional=True, description="the message_id of the client event answered"),
+    "correlation_id": Prop(
+        "string",
+        optional=True,
+        description="on replies: the client event's own correlation_id, else its message_id",
+    ),
 }
 
 CURRENT_PROGRESS: Final = Prop(
-    "object", fields={"current_post": _i(), "total_posts": _i(), "progress_percentage": _i()}
+    "object",
+    fields={
+        "current_post": _i("as in caption_progress: the post being processed (1-based), else the last one done"),
+        "total_posts": _i(),
+        "progress_percentage": _i("current_post / total_posts (post 5 of 25: 20)"),
+    },
+    description="always an object; zeros for a user who never had a job",
 )
 CAPTION_STATUS: Final[Mapping[str, Prop]] = {
     "user_id": _USER,
@@ -254,7 +264,7 @@ SERVER_EVENTS: Final[tuple[EventSpec, ...]] = (
             "platform_id": _i(),
             "platform_name": _s(),
             "platform_type": _s(enum=frozenset({"pixelfed", "mastodon"})),
-            "status": _s(),
+            "status": _s(enum=frozenset({"connected", "disconnected", "error", "syncing"})),
             "last_sync": _s(nullable=True),
         },
     ),
@@ -267,8 +277,8 @@ SERVER_EVENTS: Final[tuple[EventSpec, ...]] = (
             "user_id": _USER,
             "platform_id": _i(),
             "sync_type": _s(),
-            "current_item": _i(),
-            "total_items": _i(),
+            "current_item": _i("the account's statuses examined so far"),
+            "total_items": _i("the account's statuses_count (verify_credentials)"),
             "progress_percentage": _i(),
         },
     ),

@@ -110,7 +110,7 @@ def asyncapi_document(server_url: str = "http://localhost:5000") -> dict[str, An
             "description": (
                 "Socket.IO events of the Vedfolnir real-time service, generated from domain/event_catalogue.py. "
                 "Every server payload carries timestamp (and message_id; correlation_id when it answers a client "
-                "event that had a message_id). A client event is answered with its reply event and the same payload "
+                "event that had a correlation_id or message_id). A client event is answered with its reply event and the same payload "
                 "as the Socket.IO ack. Strings are HTML-escaped. The HTTP API: /openapi.json."
             ),
         },
