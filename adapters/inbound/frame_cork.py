@@ -1,30 +1,39 @@
-"""Several WebSocket frames queued for one socket leave in one send(): one syscall per writer wake-up, not per frame."""
+"""Frames for one socket leave in one send(): written straight from the emitter when the socket is idle, and
+the frames of one writer wake-up, or of one loop turn, gathered into one syscall."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+MAX_DIRECT_BYTES = 64 * 1024  # past this, within one loop turn, packets take the queue (and its budget)
 
 
 class FrameCork:
-    """Holds the frames an aiohttp WebSocket writer writes between `hold()` and `release()`, then writes them at once.
+    """Holds the frames bound for one aiohttp WebSocket and writes them to its transport in one call.
 
-    An acked client event is answered by two packets (the reply event and the ack) that the engine's
-    writer takes from the queue together and sends frame by frame: each frame was its own `send()`
-    syscall, the costliest step per packet on a loaded machine. While held, the writer's transport is
-    this object, which only collects bytes; `release()` puts the real transport back and writes them in
-    one call. A single packet is never held (no extra work on the broadcast path). Control frames
-    (close, ping, pong) are written through at once, after what was held.
+    Two ways in:
+    - `hold()` / `release()`: the engine's writer took several packets at once (an acked event is
+      answered by the reply event and the ack) and sends them frame by frame; while held, the writer's
+      transport is this object, which only collects the bytes; `release()` writes them at once.
+    - `write_now(text)`: an emitter writes one packet without waking the writer, when nothing can be
+      ahead of it (the engine socket checks its queue; here: nothing held, the TCP buffer empty). The
+      frames of one loop turn go out in one write at the end of it.
+    Control frames (close, ping, pong) written by aiohttp while held go out at once, after what was held.
 
     aiohttp has no public seam for this: `WebSocketResponse._writer.transport` is swapped (aiohttp's
-    writer calls only `write` and `is_closing` on it).
+    writer calls only `write` and `is_closing` on it) and the frame header is built here (RFC 6455,
+    unmasked server frame).
     """
 
-    __slots__ = ("_buffer", "_real", "_writer")
+    __slots__ = ("_buffer", "_buffered", "_real", "_scheduled", "_writer")
 
     def __init__(self, writer: Any) -> None:
         self._writer = writer
         self._real = writer.transport
         self._buffer: list[bytes] = []  # one per connection, empty while idle
+        self._buffered = 0
+        self._scheduled = False
 
     def hold(self) -> None:
         if self._writer.transport is self._real:
@@ -36,8 +45,36 @@ class FrameCork:
         if self._buffer:
             data = b"".join(self._buffer)
             self._buffer.clear()
+            self._buffered = 0
             if not self._real.is_closing():
                 self._real.write(data)
+
+    def write_now(self, text: str) -> bool:
+        """Queues one TEXT frame for the end of this loop turn; False when it must take the socket's queue."""
+        writer, real = self._writer, self._real
+        if writer.transport is not real or getattr(writer, "_closing", False):
+            return False
+        if real.is_closing() or real.get_write_buffer_size() or self._buffered > MAX_DIRECT_BYTES:
+            return False
+        data = _utf8(text)
+        size = len(data)
+        if size < 126:
+            header = bytes((0x81, size))
+        elif size < 65536:
+            header = b"\x81\x7e" + size.to_bytes(2, "big")
+        else:
+            header = b"\x81\x7f" + size.to_bytes(8, "big")
+        self._buffer.append(header + data)
+        self._buffered += size
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._end_of_turn)
+        return True
+
+    def _end_of_turn(self) -> None:
+        self._scheduled = False
+        if self._writer.transport is self._real:  # else the writer holds it and releases it itself
+            self.release()
 
     # the transport, as aiohttp's writer sees it while held
     def write(self, data: bytes) -> None:
@@ -47,3 +84,15 @@ class FrameCork:
 
     def is_closing(self) -> bool:
         return bool(self._real.is_closing())
+
+
+# The text written last and its UTF-8 bytes: a broadcast writes one text to every socket in turn.
+_last: list[tuple[str | None, bytes]] = [(None, b"")]
+
+
+def _utf8(text: str) -> bytes:
+    last_text, last_bytes = _last[0]
+    if last_text is not text:
+        last_bytes = text.encode()
+        _last[0] = (text, last_bytes)
+    return last_bytes

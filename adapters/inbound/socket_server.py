@@ -219,6 +219,32 @@ class QuickPollSocket(AsyncSocket):
     """
 
     cork: FrameCork | None = None
+    idle = False  # the WebSocket writer waits on an empty queue: nothing of ours is in flight
+
+    def send_now(self, text: str) -> bool:
+        """Writes one encoded packet straight to the WebSocket, if nothing can be ahead of it: the writer
+        is idle, the queue empty, the TCP buffer empty (the client reads). False: queue it instead.
+
+        A fan-out then costs each idle recipient one write, not a writer wake-up (task step, poll,
+        send chain) per delivery. A client that stops reading leaves bytes in its TCP buffer, so its
+        next packets take the queue, with its budget and write timeout, as before.
+        """
+        cork = self.cork
+        if not self.idle or cork is None or self.closing or not self.queue.empty():
+            return False
+        return cork.write_now(text)
+
+    async def send(self, pkt: Any) -> None:
+        """The engine's send (acks, connect answers, pings): straight to an idle WebSocket, else queued."""
+        if not await self.check_ping_timeout():
+            return
+        if self.idle and self.send_now_packet(pkt):
+            return
+        await self.queue.put(pkt)
+
+    def send_now_packet(self, pkt: Any) -> bool:
+        encoded = pkt.encode()
+        return isinstance(encoded, str) and self.send_now(encoded)
 
     async def poll(self) -> list[Any]:
         cork = self.cork
@@ -229,7 +255,11 @@ class QuickPollSocket(AsyncSocket):
             if not queue.empty():
                 first = queue.get_nowait()
             elif self.upgraded:
-                first = await queue.get()
+                self.idle = True
+                try:
+                    first = await queue.get()
+                finally:
+                    self.idle = False
             else:
                 async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
                     first = await queue.get()

@@ -41,6 +41,8 @@ async def deliver_locally(
     packets = encode_event(manager, namespace, event, args)
     skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
     sockets = manager.server.eio.sockets
+    # One packet (every event of our API): written straight to each idle WebSocket (QuickPollSocket.send_now).
+    text = packets[0].encode() if len(packets) == 1 else None
     delivered = closed = 0
     for sid, eio_sid in manager.get_participants(namespace, room):
         if sid in skip:
@@ -49,9 +51,13 @@ async def deliver_locally(
         if sock is None or sock.closed:
             closed += 1
             continue
+        delivered += 1
+        if text is not None:
+            send_now = getattr(sock, "send_now", None)
+            if send_now is not None and send_now(text):
+                continue
         for pkt in packets:
             sock.queue.put_nowait(pkt)
-        delivered += 1
     metrics = getattr(manager, "metrics", None)  # set by bootstrap: adapters.observability.metrics.Metrics
     if metrics is not None:
         metrics.delivered(namespace, delivered)

@@ -57,3 +57,59 @@ def test_nothing_is_written_to_a_closing_transport() -> None:
     real.closing = True
     cork.release()
     assert real.writes == []
+
+
+class BufferedTransport(Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.buffered = 0
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+
+async def test_direct_frames_of_one_loop_turn_leave_in_one_write_at_its_end() -> None:
+    import asyncio
+
+    writer = Writer()
+    real = BufferedTransport()
+    writer.transport = real
+    cork = FrameCork(writer)
+    assert cork.write_now("42") and cork.write_now("430[]")
+    assert real.writes == []
+    await asyncio.sleep(0)
+    assert real.writes == [b"\x81\x0242\x81\x05430[]"]
+
+
+async def test_a_client_that_is_behind_gets_no_direct_frames() -> None:
+    writer = Writer()
+    real = BufferedTransport()
+    writer.transport = real
+    cork = FrameCork(writer)
+    real.buffered = 10  # the kernel did not take everything: the queue (and its budget) takes over
+    assert not cork.write_now("42")
+    real.buffered = 0
+    cork.hold()  # the writer is sending a batch: nothing may pass it
+    assert not cork.write_now("42")
+
+
+async def test_direct_frames_are_bounded_within_a_turn() -> None:
+    writer = Writer()
+    real = BufferedTransport()
+    writer.transport = real
+    cork = FrameCork(writer)
+    big = "x" * 40_000
+    assert cork.write_now(big) and cork.write_now(big)
+    assert not cork.write_now(big)  # past 64 KiB in one turn: queued instead
+
+
+async def test_long_frames_get_the_extended_length_header() -> None:
+    import asyncio
+
+    writer = Writer()
+    real = BufferedTransport()
+    writer.transport = real
+    cork = FrameCork(writer)
+    assert cork.write_now("y" * 300)
+    await asyncio.sleep(0)
+    assert real.writes[0][:4] == b"\x81\x7e\x01\x2c" and len(real.writes[0]) == 304
