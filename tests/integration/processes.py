@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -42,12 +43,35 @@ def cli(env: dict[str, str], *args: str, cwd: Path | None = None) -> Any:
         return done.stdout
 
 
+# How much of a long-running child's output is kept (for failure messages); the rest is read and dropped.
+OUTPUT_LINES = 2000
+
+
+def drain(stream: IO[str], sink: deque[str]) -> threading.Thread:
+    """Reads the rest of a child's output into `sink`, so a full pipe never blocks (hangs) the child."""
+
+    def read() -> None:
+        with contextlib.suppress(ValueError, OSError):  # the stream was closed under us at the end
+            for line in stream:
+                sink.append(line.rstrip("\n"))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return reader
+
+
 @contextlib.contextmanager
 def process(env: dict[str, str], *args: str) -> Iterator[subprocess.Popen[str]]:
-    """A long-running console-script process (e.g. a worker), stopped with SIGTERM at the end."""
+    """A long-running console-script process (e.g. a worker), stopped with SIGTERM at the end.
+
+    Its output is drained into `proc.output` (the last OUTPUT_LINES lines).
+    """
     proc = subprocess.Popen(
         [str(SCRIPT), *args], env=child_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+    assert proc.stdout is not None
+    proc.output = deque(maxlen=OUTPUT_LINES)  # type: ignore[attr-defined]
+    drain(proc.stdout, proc.output)  # type: ignore[attr-defined]
     try:
         yield proc
     finally:
@@ -68,7 +92,7 @@ class ServingProcess(subprocess.Popen[str]):
     """A `serve` process and the port it reported."""
 
     port: int = 0
-    output: list[str]
+    output: deque[str]  # its output so far (the last OUTPUT_LINES lines), read continuously
 
     @property
     def url(self) -> str:
@@ -85,7 +109,7 @@ def announced_port(stdout: IO[str], timeout: float = 30) -> tuple[int | None, li
 
     def read() -> None:
         for line in stdout:
-            lines.append(line)
+            lines.append(line.rstrip("\n"))
             match = LISTENING.match(line)
             if match:
                 found.append(int(match["port"]))
@@ -98,8 +122,13 @@ def announced_port(stdout: IO[str], timeout: float = 30) -> tuple[int | None, li
 
 
 @contextlib.contextmanager
-def serving(env: dict[str, str], port: int = 0, *extra: str, cwd: Path | None = None) -> Iterator[ServingProcess]:
-    """`serve` as a child process; the default port 0 lets the child bind any free port and report it (`.port`)."""
+def serving(
+    env: dict[str, str], port: int = 0, *extra: str, cwd: Path | None = None, output: deque[str] | None = None
+) -> Iterator[ServingProcess]:
+    """`serve` as a child process; the default port 0 lets the child bind any free port and report it (`.port`).
+
+    Its output is drained into `output` (or a new bounded deque), available as `.output`.
+    """
     proc = ServingProcess(
         [str(SCRIPT), "serve", "--port", str(port), *extra],
         env=child_env(env),
@@ -110,11 +139,14 @@ def serving(env: dict[str, str], port: int = 0, *extra: str, cwd: Path | None = 
     )
     try:
         assert proc.stdout is not None
-        bound, proc.output = announced_port(proc.stdout)
+        bound, lines = announced_port(proc.stdout)
+        proc.output = output if output is not None else deque(maxlen=OUTPUT_LINES)
+        proc.output.extend(lines)
         if bound is None:
             proc.kill()
-            raise AssertionError("the server did not start listening:\n" + "".join(proc.output)[-3000:])
+            raise AssertionError("the server did not start listening:\n" + "\n".join(lines)[-3000:])
         proc.port = bound
+        drain(proc.stdout, proc.output)
         yield proc
     finally:
         proc.terminate()

@@ -69,11 +69,7 @@ def test_the_pages_work_in_a_browser(tmp_path: Path, capsys: pytest.CaptureFixtu
 
     def started(stack: contextlib.ExitStack, port: int = 0) -> ServingProcess:
         # Port 0: the server binds a free port and reports it; its default origins are that address.
-        server = stack.enter_context(serving(env, port))
-        assert server.stdout is not None
-        server_log.extend(line.rstrip("\n") for line in server.output)
-        threading.Thread(target=_drain, args=(server.stdout, server_log), daemon=True).start()
-        return server
+        return stack.enter_context(serving(env, port, output=server_log))
 
     with contextlib.ExitStack() as stack:
         server = started(stack)

@@ -51,7 +51,7 @@ def test_a_wheel_installed_elsewhere_migrates_and_serves(tmp_path: Path) -> None
     try:
         assert server.stdout is not None
         port, output = announced_port(server.stdout)
-        assert port is not None, "the installed server never listened:\n" + "".join(output)
+        assert port is not None, "the installed server never listened:\n" + "\n".join(output)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
             assert answer.status == 200
         # The API documents and the page that renders them come from the package, not from this checkout.
