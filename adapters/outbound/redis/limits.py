@@ -100,6 +100,8 @@ return table.concat(out, ' ')
 CALLER_CLOCK_MIN_TTL_MS = 600_000
 # Hits per script call: bounds how long one call holds Redis (it runs nothing else meanwhile).
 MAX_BATCH = 256
+# Calls in flight at once: while one round trip is out, the events that arrived meanwhile go in the next.
+MAX_IN_FLIGHT = 2
 
 
 class _Hit:
@@ -115,10 +117,12 @@ class _Hit:
 class RedisRateLimitStore:
     """The RateLimitStore port: one sliding log per key on the Redis server's clock, hits decided in batches.
 
-    Hits that arrive while a script call is in flight wait for the next one, which decides them all
-    in one round trip: under load a round trip is shared by every event that came in meanwhile, idle
-    it costs one call per hit as before. At most one call is in flight, so hits are decided in the
-    order they arrived, each exactly as if alone (see `_HITS`).
+    Hits that arrive in one loop turn, or while calls are in flight, are decided together by one
+    script call: under load a round trip is shared by every event that came in meanwhile; idle, a hit
+    costs one call as before. Up to `max_in_flight` calls run at once, so events keep being answered
+    while a round trip is out, but a key is never in two calls at once: the hits of one key are
+    decided in the order they arrived, each exactly as if sent alone (see `_HITS`). Exactness does not
+    rest on the order anyway: every call is atomic on Redis and counts what the ones before it added.
 
     The `now` each node passes is ignored by default: nodes' clocks drift apart, and a log fed by
     several clocks no longer bounds hits per window; `redis.call('TIME')` is the one clock all share.
@@ -126,7 +130,13 @@ class RedisRateLimitStore:
     """
 
     def __init__(
-        self, redis: Redis, prefix: str = "vrt:rl:", *, trust_caller_clock: bool = False, max_batch: int = MAX_BATCH
+        self,
+        redis: Redis,
+        prefix: str = "vrt:rl:",
+        *,
+        trust_caller_clock: bool = False,
+        max_batch: int = MAX_BATCH,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self._redis = redis
         self._prefix = prefix
@@ -135,8 +145,12 @@ class RedisRateLimitStore:
         self._tag = secrets.token_hex(6)
         self._calls = itertools.count()
         self._max_batch = max_batch
-        self._pending: list[_Hit] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._max_in_flight = max_in_flight
+        self._pending: list[_Hit] = []  # bounded by the events and connects being handled right now
+        self._busy_keys: set[str] = set()  # keys of the calls in flight
+        self._in_flight = 0
+        self._scheduled = False
+        self._calls_running: set[asyncio.Task[None]] = set()
         self.round_trips = 0  # script calls made (for tests and the curious)
 
     async def hit(self, key: str, rule: RateRule, now: float, cost: int = 1) -> Decision:
@@ -150,26 +164,49 @@ class RedisRateLimitStore:
         future: asyncio.Future[Decision] = loop.create_future()
         spec = f"{rule.limit} {window_us} {int(cost)} {caller_now} {ttl_ms}"
         self._pending.append(_Hit(self._prefix + key, rule.limit, spec, future))
-        if self._flusher is None:
-            self._flusher = loop.create_task(self._flush())  # one task per batch, not per hit
+        if not self._scheduled:  # at the end of this loop turn: every hit of the turn in one call
+            self._scheduled = True
+            loop.call_soon(self._start_calls)
         return await future
 
-    async def _flush(self) -> None:
+    def _start_calls(self) -> None:
+        self._scheduled = False
+        loop = asyncio.get_running_loop()
+        while self._in_flight < self._max_in_flight and self._pending:
+            batch: list[_Hit] = []
+            rest: list[_Hit] = []
+            held: set[str] = set()  # keys with an earlier hit left waiting: their later hits wait too
+            for h in self._pending:
+                if len(batch) < self._max_batch and h.key not in self._busy_keys and h.key not in held:
+                    batch.append(h)
+                else:
+                    rest.append(h)
+                    held.add(h.key)
+            if not batch:
+                return
+            self._pending = rest
+            keys = {h.key for h in batch}
+            self._busy_keys |= keys
+            self._in_flight += 1
+            task = loop.create_task(self._call(batch, keys))  # one task per call, not per hit
+            self._calls_running.add(task)  # a strong reference until it is done
+            task.add_done_callback(self._calls_running.discard)
+
+    async def _call(self, batch: list[_Hit], keys: set[str]) -> None:
         try:
-            while self._pending:
-                batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
-                try:
-                    decisions = await self._decide(batch)
-                except Exception as exc:  # every hit of the batch fails alike (the failover store catches)
-                    for h in batch:
-                        if not h.future.done():
-                            h.future.set_exception(exc)
-                    continue
-                for h, decision in zip(batch, decisions, strict=True):
-                    if not h.future.done():
-                        h.future.set_result(decision)
+            decisions = await self._decide(batch)
+        except Exception as exc:  # every hit of the call fails alike (the failover store catches)
+            for h in batch:
+                if not h.future.done():
+                    h.future.set_exception(exc)
+        else:
+            for h, decision in zip(batch, decisions, strict=True):
+                if not h.future.done():
+                    h.future.set_result(decision)
         finally:
-            self._flusher = None
+            self._in_flight -= 1
+            self._busy_keys -= keys
+            self._start_calls()
 
     async def _decide(self, batch: list[_Hit]) -> list[Decision]:
         index: dict[str, int] = {}
