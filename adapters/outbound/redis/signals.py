@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 
 from redis.asyncio import Redis
 
@@ -19,6 +20,9 @@ class RedisJobSignals:
     def __init__(self, redis: Redis, channel: str = "vrt:jobs") -> None:
         self._redis = redis
         self._channel = channel
+        # Tags this instance's messages: its own wake-ups come back from the channel, and were already
+        # delivered locally; delivered again, late, they would end a wait armed after them.
+        self._origin = secrets.token_hex(8)
         self._local = LocalJobSignals()
         self._publishing: set[asyncio.Task[None]] = set()
         self._listener = ChannelListener(redis, channel, self._on_message)
@@ -59,9 +63,12 @@ class RedisJobSignals:
 
     async def _publish(self, job_id: str) -> None:
         try:
-            await self._redis.publish(self._channel, job_id)
+            await self._redis.publish(self._channel, f"{self._origin} {job_id}")
         except Exception as exc:
             log.warning("could not publish the wake-up of job %s: %s: %s", job_id, type(exc).__name__, exc)
 
     async def _on_message(self, data: bytes | str) -> None:
-        self._local.wake(data.decode() if isinstance(data, bytes) else data)
+        text = data.decode() if isinstance(data, bytes) else data
+        origin, _, job_id = text.rpartition(" ")
+        if origin != self._origin:
+            self._local.wake(job_id)
