@@ -6,16 +6,13 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 from aiohttp import web
 from dependency_injector import containers, providers
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,7 +24,6 @@ from adapters.inbound.http_api import HttpApi, HttpUseCases
 from adapters.inbound.job_pages import job_session_routes
 from adapters.inbound.logging_setup import bind_user_lookup
 from adapters.inbound.metrics_http import METRICS_KEY, register_metrics, serve_metrics
-from adapters.inbound.outbound_budget import OutboundLimits
 from adapters.inbound.pages import register_pages
 from adapters.inbound.periodic import every
 from adapters.inbound.recovery import RecoveringServer, RecoveringTransport, RecoveryProtocol
@@ -103,7 +99,6 @@ from application.demo import SeedDemo
 from application.fleet import ClaimJobs, RenewConnectionLeases
 from application.job_admin import CancelCaptionJob, GetCaptionJob
 from application.job_control import PauseCaptionGeneration, RequestCaptionStatus, ResumeCaptionGeneration
-from application.limits import Limits
 from application.notifications import NotifyAdmins, NotifyUser, RaiseAdminAlert
 from application.outbox import Outbox
 from application.platforms import ConnectPlatform, TrackPlatformReachability
@@ -118,172 +113,14 @@ from application.sessions import AddUser, IssueSession, RevokeSession, SweepSess
 from application.start_job import RecoverJobs, StartCaptionJob
 from application.system_status import PublishSystemStatus
 from application.whoami import WhoAmI
+from composition.config import MEMORY
+from composition.config import ExplicitSettings as ExplicitSettings
+from composition.config import Settings as Settings
 from domain.access import ADMIN_NAMESPACE, USER_NAMESPACE
 from domain.rate_limit import RateRule
 from domain.refusals import RefusalBackoff
 
 log = logging.getLogger("vedfolnir")
-
-MEMORY = "memory"
-
-
-class Settings(BaseSettings):
-    """Every setting, read from the environment (names are the field names in upper case)."""
-
-    model_config = SettingsConfigDict(extra="ignore")
-
-    database_url: str = "sqlite+aiosqlite:///vedfolnir-realtime.db"
-    auto_migrate: bool = True
-    flask_host: str = "127.0.0.1"
-    flask_port: int = 5000
-    socketio_cors_origins: str = ""
-    cors_allow_wildcard: bool = False
-    session_cookie_name: str = "session"
-    session_ttl_seconds: int = 86400
-    login_url: str = "/login"
-    api_token: str | None = None
-    trusted_proxies: str = ""
-    rate_limit_messages: int = 100
-    rate_limit_window_seconds: float = 60.0
-    max_connections_per_user: int = 5
-    connect_attempts_per_hour: int = 100
-    max_message_bytes: int = 10 * 1024
-    socket_outbound_max_packets: int = 1000
-    socket_outbound_max_bytes: int = 1024 * 1024
-    socket_write_timeout_seconds: float = 10.0
-    handshakes_per_ip_per_minute: int = 120
-    connect_timeout_seconds: float = 10.0
-    http_max_headers: int = 64
-    http_max_field_size: int = 8190
-    system_status_interval: float = 10.0
-    session_check_interval: float = 2.0
-    demo_mode: bool = False
-    demo_posts: int = 25
-    demo_caption_seconds: float = 2.0
-    demo_failure_every: int = 12
-    demo_page_delay: float = 0.2
-    log_level: str = "INFO"
-    log_format: Literal["text", "json"] = "text"
-    redis_url: str | None = None
-    redis_channel: str = "vedfolnir-realtime"
-    node_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
-    run_jobs: Literal["inline", "workers"] = "inline"
-    connection_lease_seconds: float = 30.0
-    job_lease_seconds: float = 15.0
-    worker_poll_seconds: float = 1.0
-    job_recheck_seconds: float = 5.0
-    job_max_attempts: int = 3
-    post_source: Literal["demo", "mastodon"] = "demo"
-    caption_generator: Literal["demo", "ollama"] = "demo"
-    platform_token_key: str | None = None
-    platform_page_size: int = 40
-    platform_timeout: float = 15.0
-    ollama_url: str = "http://127.0.0.1:11434"
-    ollama_model: str = "llava"
-    ollama_prompt: str | None = None
-    ollama_timeout: float = 120.0
-    ollama_retries: int = 2
-    caption_max_chars: int = 500
-    image_max_bytes: int = 10 * 1024 * 1024
-    refusal_mode: Literal["event", "connect_error"] = "event"
-    refusal_backoff_max_seconds: float = 8.0
-    refusals_before_hard_refusal: int = 8
-    csrf_mode: Literal["origin", "token"] = "origin"
-    connect_check_timeout: float = 10.0
-    # Where sessions come from: "own" (issued by this service) or "flask" (the host's signed cookie).
-    session_source: Literal["own", "flask"] = "own"
-    flask_secret_key: str | None = None
-    flask_secret_key_fallbacks: str = ""
-    flask_session_lifetime: float = 31 * 86400.0
-    host_database_url: str | None = None
-    wtf_csrf_secret_key: str | None = None
-    wtf_csrf_time_limit: float = 3600.0
-    publish_poll_seconds: float = 5.0
-    publish_claim_seconds: float = 300.0
-    publish_retries: int = 3
-    demo_publish_delay: float = 0.2
-    metrics_port: int | None = None
-    recovery_enabled: bool = True
-    recovery_window_seconds: float = 120.0
-    recovery_max_replay: int = 1000
-    recovery_buffer_per_room: int = 1000
-    recovery_log_events: int = 100_000
-
-    @property
-    def recovery_mode(self) -> str:
-        return "on" if self.recovery_enabled else "off"
-
-    def redis_key(self, name: str) -> str:
-        """Every key and channel of a deployment starts with REDIS_CHANNEL, so deployments may share a Redis."""
-        return f"{self.redis_channel}:{name}"
-
-    @property
-    def jobs_channel(self) -> str:
-        return self.redis_key("jobs")
-
-    @property
-    def revocations_channel(self) -> str:
-        return self.redis_key("revoked")
-
-    @property
-    def bus(self) -> str:
-        return "redis" if self.redis_url else MEMORY
-
-    @property
-    def jobs_inline(self) -> bool:
-        if self.run_jobs not in ("inline", "workers"):
-            raise ValueError("RUN_JOBS is 'inline' (this process runs jobs) or 'workers' (worker processes do)")
-        if self.run_jobs == "workers" and not self.redis_url:
-            raise ValueError("RUN_JOBS=workers needs REDIS_URL: the workers and the nodes meet on Redis")
-        return self.run_jobs == "inline"
-
-    @property
-    def backend(self) -> str:
-        return MEMORY if self.database_url == MEMORY else "sql"
-
-    @property
-    def cors_origins(self) -> list[str] | str:
-        """SOCKETIO_CORS_ORIGINS if set, else http(s)://FLASK_HOST:FLASK_PORT with localhost == 127.0.0.1."""
-        if self.socketio_cors_origins.strip():
-            origins = [o.strip().rstrip("/") for o in self.socketio_cors_origins.split(",") if o.strip()]
-            if "*" in origins:
-                if not self.cors_allow_wildcard:
-                    raise ValueError("SOCKETIO_CORS_ORIGINS='*' needs CORS_ALLOW_WILDCARD=true (development only)")
-                log.warning("CORS WILDCARD ENABLED: any web page may open sockets here. Never do this in production.")
-                return "*"
-            return origins
-        hosts = {self.flask_host}
-        if self.flask_host in ("127.0.0.1", "localhost", "0.0.0.0", "::1"):
-            hosts = {"127.0.0.1", "localhost"}
-        return sorted(f"{scheme}://{host}:{self.flask_port}" for scheme in ("http", "https") for host in hosts)
-
-    @property
-    def limits(self) -> Limits:
-        return Limits(
-            messages=RateRule(self.rate_limit_messages, self.rate_limit_window_seconds),
-            connect_attempts=RateRule(self.connect_attempts_per_hour, 3600.0),
-            connections_per_user=self.max_connections_per_user,
-            max_message_bytes=self.max_message_bytes,
-        )
-
-    @property
-    def outbound_limits(self) -> OutboundLimits:
-        return OutboundLimits(
-            self.socket_outbound_max_packets, self.socket_outbound_max_bytes, self.socket_write_timeout_seconds
-        )
-
-    @property
-    def trusted_proxy_list(self) -> list[str]:
-        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
-
-
-class ExplicitSettings(Settings):
-    """Settings from the values given and the defaults only, never the environment: for tests and embedding
-    hosts, where a stray REDIS_URL or DATABASE_URL in the surrounding shell must not change what runs."""
-
-    @classmethod
-    def settings_customise_sources(cls, settings_cls: Any, init_settings: Any, *_: Any, **__: Any) -> tuple[Any, ...]:
-        return (init_settings,)
 
 
 def _engine(url: str, metrics: Metrics | None = None) -> AsyncEngine | None:
@@ -305,7 +142,7 @@ def _flask_sessions(settings: Settings, engine: AsyncEngine) -> FlaskCookieSessi
     return FlaskCookieSessionSource(
         engine,
         settings.flask_secret_key or "",
-        [k.strip() for k in settings.flask_secret_key_fallbacks.split(",") if k.strip()],
+        settings.flask_secret_key_fallbacks,
         settings.flask_session_lifetime,
         settings.wtf_csrf_secret_key,
         settings.wtf_csrf_time_limit,
@@ -751,11 +588,8 @@ async def running(container: Container) -> AsyncIterator[Container]:
 def build_app(container: Container) -> web.Application:
     """The served aiohttp application: Socket.IO at /socket.io/, the HTTP API, and the background loops."""
     settings: Settings = container.settings()
-    if settings.session_source == "flask" and settings.cors_origins == "*":
-        raise ValueError(
-            "CORS_CREDENTIALS_ERROR: SOCKETIO_CORS_ORIGINS='*' cannot be used with SESSION_SOURCE=flask: "
-            "the host's cookie would let any site's page connect as its user; list the Vedfolnir origins"
-        )
+    if settings.cors_wildcard:
+        log.warning("CORS WILDCARD ENABLED: any web page may open sockets here. Never do this in production.")
     app = web.Application(
         client_max_size=1024 * 1024,
         # Header limits: a request past them is answered 400 before any handler (or handshake) sees it.

@@ -98,8 +98,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(settings: bootstrap.Settings, args: argparse.Namespace) -> int:
-    if args.demo:
-        settings.demo_mode = True
     host = args.host or settings.flask_host
     port = settings.flask_port if args.port is None else args.port
     listener = None
@@ -107,7 +105,10 @@ def _serve(settings: bootstrap.Settings, args: argparse.Namespace) -> int:
         listener = socket.create_server((host, 0))
         port = listener.getsockname()[1]
     # The default allowed origin is the served address, so pages served here can open sockets.
-    settings.flask_host, settings.flask_port = host, port
+    update: dict[str, Any] = {"flask_host": host, "flask_port": port}
+    if args.demo:
+        update["demo_mode"] = True
+    settings = settings.model_copy(update=update)
     app = bootstrap.build_app(bootstrap.build_container(settings))
     print(f"vedfolnir-realtime serving on http://{host}:{port} (Socket.IO at /socket.io/)", flush=True)
     logged: dict[str, Any] = {
