@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from adapters.outbound.crypto import TokenCipher
+from adapters.outbound.memory.credentials import InMemoryPlatformCredentials
 from adapters.outbound.memory.jobs import InMemoryJobRepository
 from adapters.outbound.memory.platforms import InMemoryPlatformRepository
 from adapters.outbound.memory.reviews import InMemoryReviewRepository
 from adapters.outbound.memory.sessions import InMemorySessionRepository
 from adapters.outbound.memory.users import InMemoryUserRepository
+from adapters.outbound.sql.credentials import SqlPlatformCredentials
 from adapters.outbound.sql.engine import create_engine, migrate
 from adapters.outbound.sql.jobs import SqlJobRepository
 from adapters.outbound.sql.platforms import SqlPlatformRepository
 from adapters.outbound.sql.reviews import SqlReviewRepository
 from adapters.outbound.sql.sessions import SqlSessionRepository
 from adapters.outbound.sql.users import SqlUserRepository
-from application.ports import JobRepository, PlatformRepository, SessionRepository, UserRepository
+from application.ports import (
+    JobRepository,
+    PlatformCredentials,
+    PlatformRepository,
+    SessionRepository,
+    UserRepository,
+)
 from application.review_ports import ReviewRepository
 from tests.integration.databases import fresh_postgres_database
 
@@ -33,6 +42,8 @@ class Backend:
     platforms: PlatformRepository
     jobs: JobRepository
     reviews: ReviewRepository
+    credentials: Callable[[TokenCipher], PlatformCredentials]
+    """A credentials store over this backend's storage (the same storage on every call), with that cipher."""
 
 
 def _memory() -> Backend:
@@ -44,7 +55,19 @@ def _memory() -> Backend:
         InMemoryPlatformRepository(users),
         InMemoryJobRepository(),
         InMemoryReviewRepository(),
+        _memory_credentials(),
     )
+
+
+def _memory_credentials() -> Callable[[TokenCipher], PlatformCredentials]:
+    ciphertexts: dict[int, str] = {}
+
+    def with_cipher(cipher: TokenCipher) -> PlatformCredentials:
+        store = InMemoryPlatformCredentials(cipher)
+        store._ciphertexts = ciphertexts  # one storage, whichever key reads it (as one SQL table)
+        return store
+
+    return with_cipher
 
 
 @asynccontextmanager
@@ -59,6 +82,7 @@ async def _sql(name: str, url: str) -> AsyncIterator[Backend]:
             SqlPlatformRepository(engine),
             SqlJobRepository(engine),
             SqlReviewRepository(engine),
+            lambda cipher: SqlPlatformCredentials(engine, cipher),
         )
     finally:
         await engine.dispose()
