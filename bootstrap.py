@@ -354,9 +354,11 @@ class Container(containers.DeclarativeContainer):
             providers.Callable(lambda s: s.recovery_window_seconds + s.connection_lease_seconds, settings),
         ),
     )
+    registry = providers.Singleton(ConnectionRegistry)
     recovery = providers.Singleton(
         ConnectionRecovery,
         recovery_states,
+        registry,
         tokens,
         settings.provided.recovery_window_seconds,
         settings.provided.recovery_max_replay,
@@ -374,7 +376,6 @@ class Container(containers.DeclarativeContainer):
     )
     metered_publisher = providers.Singleton(MeteredPublisher, publisher, metrics)
     outbox = providers.Singleton(Outbox, metered_publisher, transport, clock, tokens)
-    registry = providers.Singleton(ConnectionRegistry)
 
     cipher = providers.Singleton(TokenCipher, settings.provided.platform_token_key)
     credentials = providers.Selector(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from application.ports import RecoveryState
 from domain.identity import User
 
 
@@ -20,6 +21,7 @@ class Connection:
     revoked: bool = False
     rooms: frozenset[str] = frozenset()  # rooms joined on request (the automatic room is not listed)
     refusal_quiet_until: float = 0.0  # rate-limit refusals before this time go unanswered
+    recovery: RecoveryState | None = None  # its recoverable state (connection-state recovery on)
 
     @property
     def csrf_proven(self) -> bool:

@@ -354,8 +354,9 @@ class SessionSource(Protocol):
 class RecoveryState:
     """What a connection needs to be recovered after its transport dropped (connection-state recovery).
 
-    `rooms` maps each room the socket is in to the log position when it joined; `start` is the log
-    position when the connection (or its last recovery) began: the replay floor when the client saw no event.
+    `start` is the log position when the connection (or its last recovery) began and its automatic
+    rooms were joined: the replay floor when the client saw no event. `joined` lists the rooms it
+    joined on request with the log position of each join (usually none: kept small, one per connection).
     """
 
     pid: str
@@ -363,7 +364,7 @@ class RecoveryState:
     namespace: str
     session_id: str
     user_id: int
-    rooms: dict[str, int]
+    joined: tuple[tuple[str, int], ...]
     start: int
     epoch: str
     holder: str  # the physical connection holding it; only the holder may park it

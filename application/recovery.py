@@ -20,22 +20,23 @@ MAX_OFFSET_DIGITS = 19
 
 
 class ConnectionRecovery:
-    """The recoverable states of this node's connections (a local view by socket id) and their store."""
+    """Issues, parks and gives back recoverable states; each live connection holds its own (`Connection.recovery`)."""
 
     def __init__(
         self,
         states: RecoveryStates,
+        registry: ConnectionRegistry,
         tokens: TokenSource,
         window: float,
         max_replay: int,
         recoverable_reasons: Iterable[str] = RECOVERABLE_REASONS,
     ) -> None:
         self._states = states
+        self._registry = registry
         self._tokens = tokens
         self.window = window
         self.max_replay = max_replay
         self._recoverable = frozenset(recoverable_reasons)
-        self._live: dict[str, RecoveryState] = {}
 
     async def claim(self, pid: Any, namespace: str, epoch: str) -> RecoveryState | None:
         """The parked (or still live) state a reconnect names, taken so no other reconnect can use it."""
@@ -62,69 +63,67 @@ class ConnectionRecovery:
         return max(seen, state.start)
 
     @staticmethod
+    def rooms(state: RecoveryState, automatic: Iterable[str]) -> dict[str, int]:
+        """Every room of the state with the position it was joined at (its automatic rooms at its start)."""
+        return {**dict.fromkeys(automatic, state.start), **dict(state.joined)}
+
+    @staticmethod
     def accepts(state: RecoveryState, conn: Connection) -> bool:
         """A state goes back only to a connection of the session it was issued to."""
         same_session = hmac.compare_digest(state.session_id.encode(), conn.session_id.encode())
         return same_session and state.user_id == conn.user.id
 
-    def begin(
-        self,
-        conn: Connection,
-        rooms: dict[str, int],
-        start: int,
-        epoch: str,
-        recovered: RecoveryState | None = None,
-    ) -> RecoveryState:
-        """The state of a connection that was just accepted (fresh, or `recovered`: same pid, same rooms)."""
-        pid = recovered.pid if recovered is not None else self._tokens.secret()
+    def begin(self, conn: Connection, start: int, epoch: str, recovered: RecoveryState | None = None) -> RecoveryState:
+        """The state of a connection just accepted: fresh, or `recovered` (same pid, same joined rooms)."""
+        joined: tuple[tuple[str, int], ...] = ()
         if recovered is not None:
-            automatic = set(rooms)
-            rooms = {**recovered.rooms, **rooms}
-            conn.rooms = frozenset(r for r in rooms if r not in automatic)
+            joined = recovered.joined
+            conn.rooms = frozenset(room for room, _ in joined)
         state = RecoveryState(
-            pid=pid,
+            # 128 bits: unguessable, and useless without the session it is bound to
+            pid=recovered.pid if recovered is not None else self._tokens.secret()[:32],
             sid=conn.sid,
             namespace=conn.namespace,
             session_id=conn.session_id,
             user_id=conn.user.id,
-            rooms=rooms,
+            joined=joined,
             start=start,
             epoch=epoch,
             holder=conn.physical_id,
         )
-        self._live[conn.sid] = state
+        conn.recovery = state
         return state
 
     async def remember(self, state: RecoveryState) -> None:
         await self._states.save(state)
 
     def joined(self, sid: str, room: str, position: int) -> RecoveryState | None:
-        state = self._live.get(sid)
-        if state is not None and room not in state.rooms:
-            state.rooms[room] = position
-            return state
-        return None
+        conn = self._registry.get(sid)
+        state = conn.recovery if conn is not None else None
+        if state is None or any(r == room for r, _ in state.joined):
+            return None
+        state.joined = (*state.joined, (room, position))
+        return state
 
     def left(self, sid: str, room: str) -> RecoveryState | None:
-        state = self._live.get(sid)
-        if state is not None and state.rooms.pop(room, None) is not None:
-            return state
-        return None
+        conn = self._registry.get(sid)
+        state = conn.recovery if conn is not None else None
+        if state is None or not any(r == room for r, _ in state.joined):
+            return None
+        state.joined = tuple(pair for pair in state.joined if pair[0] != room)
+        return state
 
-    async def ended(self, sid: str, reason: str, revoked: bool) -> None:
-        state = self._live.pop(sid, None)
+    async def ended(self, conn: Connection, reason: str) -> None:
+        state, conn.recovery = conn.recovery, None
         if state is None:
             return
-        if reason in self._recoverable and not revoked:
+        if reason in self._recoverable and not conn.revoked:
             await self._states.park(state, self.window)
         else:
             await self._states.drop(state)
 
     def live(self) -> list[RecoveryState]:
-        return list(self._live.values())
-
-    def __len__(self) -> int:
-        return len(self._live)
+        return [conn.recovery for conn in self._registry if conn.recovery is not None]
 
 
 class RecoveringDisconnect:
@@ -138,7 +137,8 @@ class RecoveringDisconnect:
     async def __call__(self, sid: str, reason: str) -> None:
         conn = self._registry.get(sid)
         try:
-            await self._recovery.ended(sid, reason, revoked=conn is None or conn.revoked)
+            if conn is not None:
+                await self._recovery.ended(conn, reason)
         except Exception as exc:  # the store is unreachable: the state expires by itself
             log.warning("could not park a recoverable state (%s)", type(exc).__name__)
         await self._inner(sid, reason)

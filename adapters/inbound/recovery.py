@@ -50,11 +50,10 @@ class RecoveryProtocol:
         auth = data if isinstance(data, dict) else None
         claimed: RecoveryState | None = None
         after = 0
-        durable: list[Entry] = []
         if auth is not None and "pid" in auth:
             pid, offset = auth.get("pid"), auth.get("offset")
             auth = {k: v for k, v in auth.items() if k not in ("pid", "offset")}
-            claimed, after, durable = await self._claim(pid, offset, namespace)
+            claimed, after = await self._claim(pid, offset, namespace)
             if claimed is None:
                 self._count(server, False)
         # A fresh socket id first: the old one is taken back only once this connection proved to be
@@ -85,6 +84,14 @@ class RecoveryProtocol:
         if claimed is not None and (conn is None or not self._recovery.accepts(claimed, conn)):
             self._count(server, False)
             claimed = None
+        durable: list[Entry] = []
+        if claimed is not None and after < self._log.known_from:  # older than this node's log: the shared one
+            fetched = await self._durable(namespace, self._recovery.rooms(claimed, automatic), after)
+            if fetched is None:
+                self._count(server, False)
+                claimed = None
+            else:
+                durable = fetched
         if claimed is not None:
             # The server may not have noticed the old transport drop yet: that socket ends first,
             # here or (a fleet) on its node.
@@ -99,28 +106,26 @@ class RecoveryProtocol:
             except Exception as exc:  # the connection works; only its recovery after a node loss does not
                 log.warning("could not store a recoverable state (%s)", type(exc).__name__)
 
-    async def _claim(self, pid: Any, offset: Any, namespace: str) -> tuple[RecoveryState | None, int, list[Entry]]:
+    async def _claim(self, pid: Any, offset: Any, namespace: str) -> tuple[RecoveryState | None, int]:
         try:
             claimed = await self._recovery.claim(pid, namespace, self._log.epoch)
         except Exception as exc:
             log.warning("could not look up a recoverable state (%s): a fresh connection", type(exc).__name__)
-            return None, 0, []
+            return None, 0
         if claimed is None:
-            return None, 0, []
+            return None, 0
         after = self._recovery.replay_from(claimed, offset, self._emitter.newest)
-        if after is None:
-            return None, 0, []
-        durable: list[Entry] = []
-        if after < self._log.known_from:  # older than this node's own log: read the shared log
-            try:
-                fetched = await self._emitter.durable_since(namespace, claimed.rooms, after)
-            except Exception as exc:
-                log.warning("could not read the shared event log (%s): a fresh connection", type(exc).__name__)
-                fetched = None
-            if fetched is None:
-                return None, 0, []
-            durable = [e for e in fetched if e.seq <= self._log.known_from]
-        return claimed, after, durable
+        return (None, 0) if after is None else (claimed, after)
+
+    async def _durable(self, namespace: str, rooms: dict[str, int], after: int) -> list[Entry] | None:
+        try:
+            fetched: list[Entry] | None = await self._emitter.durable_since(namespace, rooms, after)
+        except Exception as exc:
+            log.warning("could not read the shared event log (%s): a fresh connection", type(exc).__name__)
+            return None
+        if fetched is None:
+            return None
+        return [e for e in fetched if e.seq <= self._log.known_from]  # the rest is in this node's log
 
     def _count(self, server: socketio.AsyncServer, hit: bool) -> None:
         if hit:
@@ -156,7 +161,8 @@ class RecoveryProtocol:
         # No await from here to the end: nothing can be delivered between the replay and the room joins.
         replay: list[Entry] | None = None
         if claimed is not None:
-            local = self._log.since(namespace, claimed.rooms, max(after, self._log.known_from))
+            rooms = self._recovery.rooms(claimed, automatic)
+            local = self._log.since(namespace, rooms, max(after, self._log.known_from))
             if local is not None and self._fits(server, durable + local):
                 replay = durable + local
             self._count(server, replay is not None)
@@ -170,10 +176,7 @@ class RecoveryProtocol:
         state = None
         pid = None
         if conn is not None:
-            rooms = dict.fromkeys(automatic, position)
-            state = self._recovery.begin(
-                conn, rooms, position, self._log.epoch, claimed if replay is not None else None
-            )
+            state = self._recovery.begin(conn, position, self._log.epoch, claimed if replay is not None else None)
             pid = state.pid
         answer = {"sid": sid, "pid": pid} if pid is not None else {"sid": sid}
         encoded = server.packet_class(sio_packet.CONNECT, answer, namespace=namespace).encode()
@@ -182,8 +185,11 @@ class RecoveryProtocol:
             sock.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, encoded))
         if replay:
             queue_replay(server.manager, eio_sid, replay)
-        for room in state.rooms if state is not None else automatic:
+        for room in automatic:
             server.manager.basic_enter_room(sid, namespace, room)
+        for room, _ in state.joined if state is not None else ():
+            if room not in automatic:
+                server.manager.basic_enter_room(sid, namespace, room)
         return state
 
 

@@ -20,7 +20,7 @@ class Clock:
 
 
 def state(pid: str = "p" * 32, holder: str = "eio-1") -> RecoveryState:
-    return RecoveryState(pid, "sid-1", "/", "session-1", 7, {"user_7": 3}, 3, "e", holder)
+    return RecoveryState(pid, "sid-1", "/", "session-1", 7, (("user_7_captions", 5),), 3, "e", holder)
 
 
 def test_a_parked_state_is_taken_once_and_expires_after_the_window() -> None:
@@ -63,6 +63,10 @@ def test_offsets_are_positions_this_log_issued() -> None:
     assert ConnectionRecovery.replay_from(s, "1", 50) == 3  # never before its start
     for bad in ("51", "-1", "4e2", "", 40, "9" * 30):
         assert ConnectionRecovery.replay_from(s, bad, 50) is None
+
+
+def test_a_states_rooms_are_its_automatic_ones_from_its_start_and_those_it_joined() -> None:
+    assert ConnectionRecovery.rooms(state(), ["user_7"]) == {"user_7": 3, "user_7_captions": 5}
 
 
 def test_a_renamed_connection_is_found_under_its_old_socket_id_only() -> None:
