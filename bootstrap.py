@@ -54,6 +54,7 @@ from adapters.outbound.direct_delivery import DirectManager
 from adapters.outbound.event_log import LocalEventLog
 from adapters.outbound.flask_sessions import FlaskCookieSessionSource
 from adapters.outbound.health_probes import OllamaHealthProbe, PlatformApisHealthProbe
+from adapters.outbound.host_users import HostUserDirectory
 from adapters.outbound.logged_delivery import LocalLoggedEmitter, LoggedPublisher
 from adapters.outbound.memory.credentials import InMemoryPlatformCredentials
 from adapters.outbound.memory.fleet import LeaveToWorkers, LocalFleetView, LocalRevocations
@@ -229,7 +230,14 @@ class Container(containers.DeclarativeContainer):
     metrics = providers.Singleton(Metrics, settings.provided.node_id)
     engine = providers.Singleton(_engine, settings.provided.database_url, metrics)
     memory_users = providers.Singleton(InMemoryUserRepository)
-    users = providers.Selector(backend, memory=memory_users, sql=providers.Singleton(SqlUserRepository, engine))
+    own_users = providers.Selector(backend, memory=memory_users, sql=providers.Singleton(SqlUserRepository, engine))
+    host_engine = providers.Singleton(_host_engine, settings)
+    # With SESSION_SOURCE=flask, users (ids, names, roles) are the host's: see adapters/outbound/host_users.py.
+    users = providers.Selector(
+        providers.Callable(lambda s: s.session_source, settings),
+        own=own_users,
+        flask=providers.Singleton(HostUserDirectory, host_engine, own_users, engine),
+    )
     sessions = providers.Selector(
         backend,
         memory=providers.Singleton(InMemorySessionRepository, memory_users),
@@ -246,7 +254,6 @@ class Container(containers.DeclarativeContainer):
         sql=providers.Singleton(SqlJobRepository, engine),
     )
     session_source_kind = providers.Callable(lambda s: s.session_source, settings)
-    host_engine = providers.Singleton(_host_engine, settings)
     uncached_session_source = providers.Selector(
         session_source_kind,
         own=providers.Singleton(StoredSessionSource, sessions, users),

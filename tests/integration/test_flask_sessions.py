@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
+import bootstrap
 from tests.integration.databases import fresh_postgres_database
 from tests.integration.flask_host import HostApp, UserRole
 from tests.integration.harness import Server, serve, settings_for
+from tests.integration.test_caption_engine import api
 
 SECRET = "host-secret-key"
 
@@ -223,3 +225,41 @@ def test_a_wildcard_origin_is_refused_with_host_cookies(tmp_path: Path) -> None:
     # Refused when the settings are built (before any container or app exists).
     with pytest.raises(ValueError, match="CORS_CREDENTIALS_ERROR"):
         flask_settings(tmp_path, "sqlite+aiosqlite:///unused.db", socketio_cors_origins="*", cors_allow_wildcard=True)
+
+
+async def test_host_users_get_platforms_and_jobs_by_their_host_ids(host_db: tuple[str, str], tmp_path: Path) -> None:
+    """Nothing to create on our side: a host user's id is theirs here too (our demo seed holds ids 1 and 2)."""
+    app = HostApp(host_db[0], SECRET)
+    for name in ("ann", "ben"):
+        app.add_user(name, UserRole.VIEWER)
+    cat = app.add_user("cat", UserRole.REVIEWER)
+    settings = flask_settings(tmp_path, host_db[1], platform_token_key=bootstrap.new_token_key(), demo_failure_every=0)
+    try:
+        async with serve(settings) as server:
+            cookie = app.login_cookie("cat")
+            client = await server.client(Cookie(cookie, app.signed_csrf_token(cookie)), via_cookie=True)
+            try:
+                body = {"user_id": cat, "name": "Cat's Pixelfed", "platform_type": "pixelfed"}
+                body |= {"instance_url": "https://pixelfed.example.com", "access_token": "t0ken"}
+                status, platform = await api(server.url, "POST", "/api/v1/platforms", body)
+                assert status == 201, platform
+                job = {"user_id": cat, "platform_id": platform["platform_id"]}
+                status, started = await api(server.url, "POST", "/api/v1/caption-jobs", job)
+                assert status == 202, started
+                done = await client.inbox.until(
+                    "caption_generation_completed", lambda c: c["job_id"] == started["job_id"]
+                )
+                assert done["user_id"] == cat and done["successful_captions"] == 6
+                status, told = await api(
+                    server.url, "POST", "/api/v1/notifications", {"user_id": cat, "title": "t", "message": "m"}
+                )
+                assert status == 202, told
+                assert (await client.inbox.next("user_notification"))["title"] == "t"
+                status, nobody = await api(
+                    server.url, "POST", "/api/v1/notifications", {"user_id": 99, "title": "t", "message": "m"}
+                )
+                assert status == 404 and nobody["data"]["error_code"] == "NOT_FOUND"
+            finally:
+                await client.close()
+    finally:
+        app.engine.dispose()
