@@ -13,13 +13,14 @@ import json
 import re
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import pytest
 from dependency_injector import providers
 
-from application.ports import SessionCheck
+from application.ports import SessionCheck, StorageFailed
 from tests.integration.harness import Server, serve, settings_for
 from tests.integration.rawio import RawSocket
 
@@ -27,13 +28,15 @@ ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ALLOWED = "http://127.0.0.1:5000"  # allowed by default (FLASK_HOST:FLASK_PORT)
 
 
-def assert_envelope(payload: dict[str, Any], event: str, code: str, namespace: str = "/") -> None:
+def assert_envelope(
+    payload: dict[str, Any], event: str, code: str, namespace: str = "/", *, retry_possible: bool = False
+) -> None:
     assert payload["event"] == event
     assert payload["error_code"] == code
     assert payload["error_message"] and payload["message"] == payload["error_message"]
     assert payload["error_details"]["original_event"] == "connect"
     assert payload["error_details"]["namespace"] == namespace
-    assert payload["retry_possible"] is False
+    assert payload["retry_possible"] is retry_possible
     assert ISO.match(payload["timestamp"]) and payload["message_id"]
 
 
@@ -228,3 +231,43 @@ async def test_csrf_modes(tmp_path: Path, mode: str, headers: dict[str, str], pr
 
 def test_frames_helper() -> None:
     assert frames_after_connect(["2", "40{}"]) == ["40{}"]
+
+
+class FailingSource:
+    """A session source that fails as told: a database error, or anything unexpected."""
+
+    def __init__(self) -> None:
+        self.failure: BaseException = RuntimeError("boom")
+
+    async def resolve(self, credential: str) -> Any:
+        raise self.failure
+
+    def csrf_matches(self, presented: str, secret: str) -> bool:
+        return False
+
+    async def recheck(self, session_ids: set[str], now: float) -> SessionCheck:
+        return SessionCheck(dead=set(), users={})
+
+
+async def test_connect_failures_and_limits_carry_the_standard_envelope_too(tmp_path: Path) -> None:
+    """The refusals the first test cannot provoke with a plain session: each is the full envelope."""
+    source = FailingSource()
+    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'e.db'}", connect_attempts_per_hour=3)
+
+    def failing(container: Any) -> None:
+        container.uncached_session_source.override(providers.Object(source))
+
+    async with serve(settings, failing) as server:
+        source.failure = StorageFailed()
+        refused = await server.client(SimpleNamespace(id="a"), expect_refusal=True, csrf=False)
+        assert_envelope(refused.connect_error["data"], "error", "DATABASE_ERROR")
+        source.failure = RuntimeError("an unexpected failure")
+        refused = await server.client(SimpleNamespace(id="b"), expect_refusal=True, csrf=False)
+        assert_envelope(refused.connect_error["data"], "error", "INTERNAL_ERROR")
+        assert "unexpected" not in json.dumps(refused.connect_error)  # the exception's text stays in the log
+        await server.client(SimpleNamespace(id="c"), expect_refusal=True, csrf=False)  # the 3rd attempt this hour
+        flood = await server.client(SimpleNamespace(id="d"), expect_refusal=True, csrf=False)
+        assert flood.refused_by_event is None  # a CONNECT_ERROR
+        data = flood.connect_error["data"]
+        assert_envelope(data, "error", "RATE_LIMIT_EXCEEDED", retry_possible=True)  # after reset_time
+        assert data["limit"] == 3 and data["remaining"] == 0 and ISO.match(data["reset_time"])
