@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 API_TOKEN ?= demo-api-token
 export API_TOKEN
 
-.PHONY: run test install services browser nginx lint unit integration bench clean vendor-asyncapi
+.PHONY: run test install services browser nginx lint unit integration bench clean vendor-asyncapi fuzz
 
 NODE_STAMP := node_modules/.installed-stamp
 
@@ -66,6 +66,10 @@ browser: install
 
 test: install services browser nginx lint
 	$(BIN)/python -m pytest -q tests
+
+# 100,000 malformed frames and payloads over both transports against a real server process (tests/integration/fuzz.py).
+fuzz: install
+	$(BIN)/python -m tests.integration.fuzz --frames 100000
 
 bench: install services
 	$(BIN)/python bench/run.py

@@ -200,6 +200,8 @@ def _fits_budget(entries: list[Entry], max_packets: int, max_chars: int) -> bool
 def _pre_connect(server: socketio.AsyncServer, eio_sid: str, namespace: str) -> str | None:
     """python-socketio's `pre_connect` (synchronous; its async wrapper adds nothing)."""
     manager = server.manager
+    if manager.sid_from_eio_sid(eio_sid, namespace) is not None:  # this connection already has the namespace
+        return None  # (bidict's ValueDuplicationError below is no ValueError: it would escape)
     sid = server.eio.generate_id()
     try:
         manager.basic_enter_room(sid, namespace, None, eio_sid=eio_sid)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -15,6 +16,7 @@ import orjson
 import socketio
 from aiohttp import WSMsgType, web
 from engineio import exceptions as engineio_exceptions
+from engineio import packet as eio_packet
 from engineio import payload as engineio_payload
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 from engineio.async_socket import AsyncSocket
@@ -112,6 +114,8 @@ class GuardedServer(socketio.AsyncServer):
         return await super()._handle_event(eio_sid, namespace, id, data)
 
     async def _handle_eio_message(self, eio_sid, data):  # type: ignore[no-untyped-def]
+        if eio_sid not in self.environ:  # the connection ended, e.g. by a CLOSE earlier in the same polling POST
+            return None
         if not isinstance(data, str):
             self._record("binary_refused")
             return None  # an attachment frame: never buffered, since binary packets are refused below
@@ -280,6 +284,16 @@ class QuickPollSocket(AsyncSocket):
             cork.hold()
         return packets
 
+    async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
+        """Upstream's close(wait=True) waits until the client has taken every queued packet (queue.join): a
+        polling client that stops polling (say, after a POST the engine refused) would hold the request that
+        closed it forever. The wait is bounded by the write timeout."""
+        await super().close(wait=False, abort=abort, reason=reason)
+        if wait:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(getattr(self.server, "outbound", OutboundLimits()).write_timeout):
+                    await self.queue.join()
+
     async def handle_post_request(self, environ: dict[str, Any]) -> None:
         """A long-polling POST read to its end (upstream reads once: a body split over two TCP segments lost
         its tail and, with it, the packets), or refused whole when larger than the engine's limit."""
@@ -291,6 +305,11 @@ class QuickPollSocket(AsyncSocket):
         if body is None:
             raise engineio_exceptions.ContentTooLongError()
         for pkt in engineio_payload.Payload(encoded_payload=body.decode("utf-8")).packets:
+            if not 0 <= pkt.packet_type <= eio_packet.NOOP:  # "7".."9" decode, then break the engine's receive()
+                security = getattr(self.server, "security", None)
+                if security is not None:
+                    security.record("malformed_packet", transport="polling")
+                continue
             await self.receive(pkt)
 
 
@@ -463,6 +482,9 @@ class GuardedEngine(engineio.AsyncServer):
             query = request.query
             if "j" in query:
                 return _no_jsonp()
+            sid = query.get("sid")
+            if sid is not None and (sock := self.sockets.get(sid)) is not None and sock.closed:
+                del self.sockets[sid]  # upstream's POST path would raise KeyError('Session is disconnected')
             if self.handshake_guard is not None and "sid" not in query and request.method == "GET":
                 refusal = await self.handshake_guard.refusal(request)
                 if refusal is not None:
