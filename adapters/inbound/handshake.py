@@ -38,3 +38,19 @@ def cross_origin_polling_without_cookies(environ: dict[str, Any]) -> str | None:
         return None
     host = environ.get("HTTP_HOST", "")
     return origin if urlsplit(origin).netloc.lower() != host.lower() else None
+
+
+def cookie_value(header: str | None, name: str) -> str | None:
+    """The first cookie called `name` in a Cookie header, read the way browsers write it (RFC 6265 5.4).
+
+    Not http.cookies.SimpleCookie: it stops at the first cookie it finds malformed (JSON, a space), and
+    a browser sends every cookie of the host (cookies are per host, not per port) next to the session.
+    """
+    for pair in (header or "").split(";"):
+        key, sep, value = pair.partition("=")
+        if sep and key.strip() == name:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return value or None
+    return None

@@ -8,7 +8,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import engineio
@@ -25,7 +24,7 @@ from socketio import packet as sio_packet
 from adapters.inbound.bodies import read_whole
 from adapters.inbound.client_address import ClientAddress
 from adapters.inbound.frame_cork import FrameCork
-from adapters.inbound.handshake import CsrfMode, cross_origin_polling_without_cookies, origin_proven
+from adapters.inbound.handshake import CsrfMode, cookie_value, cross_origin_polling_without_cookies, origin_proven
 from adapters.inbound.handshake_guard import HandshakeGuard
 from adapters.inbound.log_safety import quiet_engine_logger
 from adapters.inbound.outbound_budget import BudgetQueue, OutboundLimits
@@ -658,14 +657,7 @@ class SocketGateway:
             log_context.socket_event.reset(context)
 
     def _cookie(self, environ: dict[str, Any]) -> str | None:
-        header = environ.get("HTTP_COOKIE")
-        if not header:
-            return None
-        try:
-            morsel = SimpleCookie(header).get(self._cookie_name)
-        except CookieError:
-            return None
-        return morsel.value if morsel is not None and morsel.value else None
+        return cookie_value(environ.get("HTTP_COOKIE"), self._cookie_name)
 
     def client_ip(self, environ: dict[str, Any]) -> str:
         request = environ.get("aiohttp.request")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import bootstrap
 from tests.integration.databases import fresh_postgres_database
 from tests.integration.flask_host import HostApp, UserRole
 from tests.integration.harness import Server, serve, settings_for
+from tests.integration.rawio import RawSocket
 from tests.integration.test_caption_engine import api
 
 SECRET = "host-secret-key"
@@ -263,3 +265,22 @@ async def test_host_users_get_platforms_and_jobs_by_their_host_ids(host_db: tupl
                 await client.close()
     finally:
         app.engine.dispose()
+
+
+async def test_the_session_cookie_is_found_beside_cookies_the_stdlib_parser_gives_up_on(host: Host) -> None:
+    """Cookies are per host, not per port: the browser sends every cookie of the Vedfolnir host along.
+
+    A raw socket: python-socketio's client itself drops cookies after one SimpleCookie cannot parse.
+    """
+    user_id = host.app.add_user("hal", UserRole.VIEWER)
+    cookie = host.app.login_cookie("hal")
+    header = f'theme={{"dark":true}}; consent=yes please; session={cookie}'
+    raw = await RawSocket.open(host.server.url, {"Cookie": header})
+    try:
+        assert (await raw.connect({}))[:3] == "40{"
+        ask = {"csrf_token": host.app.signed_csrf_token(cookie)}
+        await raw.send("420" + json.dumps(["request_caption_status", ask]))
+        answer = json.loads((await raw.expect(lambda m: m.startswith("430")))[3:])[0]
+        assert answer["user_id"] == user_id
+    finally:
+        await raw.close()
