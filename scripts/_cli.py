@@ -14,7 +14,7 @@ def run(command: list[str], script: str) -> None:
     """`vedfolnir-realtime <command> <this script's arguments>`; re-runs under the checkout's .venv if needed."""
     sys.path.insert(0, str(ROOT))
     try:
-        from adapters.inbound.cli import main
+        from entrypoints.cli import main
     except ImportError:
         if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != VENV_PYTHON.parents[1].resolve():
             os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), script, *sys.argv[1:]])

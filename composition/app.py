@@ -1,0 +1,203 @@
+"""The served aiohttp application: Socket.IO at /socket.io/, the HTTP API, the pages, and the background loops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from adapters.inbound.api_docs.routes import register_api_docs
+from adapters.inbound.client_address import ClientAddress
+from adapters.inbound.gc_tuning import tune_after_startup
+from adapters.inbound.handshake_guard import HandshakeGuard
+from adapters.inbound.http_api import HttpApi, HttpUseCases
+from adapters.inbound.job_pages import job_session_routes
+from adapters.inbound.logging_setup import bind_user_lookup
+from adapters.inbound.metrics_http import METRICS_KEY, register_metrics, serve_metrics
+from adapters.inbound.pages import register_pages
+from adapters.inbound.periodic import every
+from adapters.inbound.recovery import RecoveryProtocol
+from adapters.inbound.refusals import RefusalDelivery
+from adapters.inbound.response_headers import nosniff
+from adapters.inbound.review_pages import review_session_routes
+from adapters.inbound.socket_server import SocketGateway
+from composition.config import Settings
+from composition.container import Container
+from composition.lifecycle import running, start_publishing
+from domain.access import ADMIN_NAMESPACE, USER_NAMESPACE
+from domain.rate_limit import RateRule
+from domain.refusals import RefusalBackoff
+
+log = logging.getLogger("vedfolnir")
+
+
+def build_app(container: Container) -> web.Application:
+    """The served aiohttp application: Socket.IO at /socket.io/, the HTTP API, and the background loops."""
+    settings: Settings = container.settings()
+    if settings.cors_wildcard:
+        log.warning("CORS WILDCARD ENABLED: any web page may open sockets here. Never do this in production.")
+    app = web.Application(
+        client_max_size=1024 * 1024,
+        # Header limits: a request past them is answered 400 before any handler (or handshake) sees it.
+        handler_args={"max_headers": settings.http_max_headers, "max_field_size": settings.http_max_field_size},
+    )
+    sio = container.sio()
+    sio.attach(app)
+    app.on_response_prepare.append(nosniff)
+    if settings.recovery_enabled:
+        sio.recovery = RecoveryProtocol(
+            container.recovery(), container.registry(), container.logged_emitter(), (USER_NAMESPACE, ADMIN_NAMESPACE)
+        )
+    _guard_handshakes(container, sio)
+    tasks: list[asyncio.Task[None]] = []
+    metrics_runner: list[web.AppRunner] = []
+    stack = contextlib.AsyncExitStack()
+
+    SocketGateway(
+        sio,
+        container.connect(),
+        container.disconnect(),
+        container.gate(),
+        container.clock(),
+        container.tokens(),
+        settings.session_cookie_name,
+        settings.login_url,
+        settings.trusted_proxy_list,
+        container.metrics(),
+        refusals=RefusalDelivery(
+            sio,
+            container.clock(),
+            container.tokens(),
+            settings.login_url,
+            settings.refusal_mode,
+            RefusalBackoff(cap=settings.refusal_backoff_max_seconds, limit=settings.refusals_before_hard_refusal),
+        ),
+        csrf_mode=settings.csrf_mode,
+        allowed_origins=settings.cors_origins,
+        connect_timeout=settings.connect_check_timeout,
+    )
+    _observe(container, app)
+    register_api_docs(app)
+    HttpApi(
+        HttpUseCases(
+            container.start_job(),
+            container.notify_user(),
+            container.notify_admins(),
+            container.raise_alert(),
+            container.issue_session(),
+            container.revoke_session(),
+            container.get_job(),
+            container.cancel_job(),
+            container.connect_platform(),
+            review_queue=container.review_queue(),
+            review_captions=container.review_captions(),
+        ),
+        container.health_probes(),
+        settings.api_token,
+        container.clock(),
+        container.tokens(),
+        settings.session_cookie_name,
+        settings.cors_origins,
+    ).register(app)
+    register_pages(
+        app,
+        demo_mode=settings.demo_mode,
+        cookie_name=settings.session_cookie_name,
+        login_url=settings.login_url,
+        session_ttl=settings.session_ttl_seconds,
+        issue_session=container.issue_session(),
+        revoke_session=container.revoke_session(),
+        whoami=container.whoami(),
+        start_job=container.start_job(),
+        notify_user=container.notify_user(),
+        clock=container.clock(),
+        tokens=container.tokens(),
+        allowed_origins=settings.cors_origins,
+        trusted_proxies=settings.trusted_proxy_list,
+        session_routes=[
+            *review_session_routes(container.review_queue(), container.review_captions()),
+            *job_session_routes(container.get_job()),
+        ],
+    )
+
+    async def on_startup(_app: web.Application) -> None:
+        await stack.enter_async_context(running(container))
+        if settings.demo_mode:
+            await container.seed_demo()()
+        if settings.jobs_inline:
+            recovered = await container.recover_jobs()()
+            if recovered:
+                log.info("resumed %d caption jobs", recovered)
+        start_publishing(container)
+        loop = asyncio.get_running_loop()
+        if settings.bus == "redis":
+            renew_every = settings.connection_lease_seconds / 3
+            tasks.append(loop.create_task(every(renew_every, container.renew_connection_leases(), "lease renewal")))
+            if settings.recovery_enabled:
+                keep = container.keep_recovery_states()
+                tasks.append(loop.create_task(every(renew_every, keep, "recovery states")))
+        tasks.append(
+            loop.create_task(every(settings.system_status_interval, container.system_status(), "system status"))
+        )
+        tasks.append(
+            loop.create_task(every(settings.session_check_interval, container.sweep_sessions(), "session sweep"))
+        )
+        if settings.metrics_port is not None:
+            metrics_runner.append(await serve_metrics(container.metrics(), settings.flask_host, settings.metrics_port))
+        tune_after_startup()
+
+    async def on_cleanup(_app: web.Application) -> None:
+        if metrics_runner:
+            await metrics_runner.pop().cleanup()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await stack.aclose()
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    return app
+
+
+def _observe(container: Container, app: web.Application) -> None:
+    """Metrics: what the registry, security counters and Redis listeners already know is read at scrape time."""
+    settings: Settings = container.settings()
+    metrics = container.metrics()
+    container.manager().metrics = metrics
+    registry = container.registry()
+    listeners: dict[str, Any] = {}
+    if settings.bus == "redis":
+        listeners = {"fanout": container.manager(), "jobs": container.signals(), "revocations": container.revocations()}
+    metrics.watch(
+        connections=lambda: registry,
+        security_counts=lambda: dict(container.security().counts),
+        listeners=(lambda: {name: _listening(obj) for name, obj in listeners.items()}) if listeners else None,
+        running_jobs=lambda: container.scheduler().running,
+    )
+    if settings.metrics_port is None:
+        register_metrics(app, metrics)
+    app[METRICS_KEY] = metrics
+    bind_user_lookup(lambda sid: conn.user.id if (conn := registry.get(sid)) is not None else None)
+
+
+def _listening(listener: Any) -> bool:
+    state = getattr(listener, "listening", None)
+    if state is None:
+        state = getattr(listener, "healthy", False)
+    return bool(state() if callable(state) else state)
+
+
+def _guard_handshakes(container: Container, sio: Any) -> None:
+    """Per-IP handshake budget (fleet-wide with Redis) in front of the engine; namespace-connect timeout."""
+    settings: Settings = container.settings()
+    sio.connect_timeout = settings.connect_timeout_seconds
+    sio.eio.handshake_guard = HandshakeGuard(
+        container.rates(),
+        RateRule(settings.handshakes_per_ip_per_minute, 60.0),
+        ClientAddress(settings.trusted_proxy_list),
+        container.clock(),
+        container.security(),
+    )

@@ -1,0 +1,34 @@
+"""Start and stop: the container's resources opened and closed around a body, publishing, schema upgrades."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from adapters.outbound.sql.engine import migrate
+from composition.config import MEMORY, Settings
+from composition.container import Container
+
+
+@contextlib.asynccontextmanager
+async def running(container: Container) -> AsyncIterator[Container]:
+    """Opens what the container holds open (database migrated, Redis listeners) and closes it all again,
+    each part after those that use it (see the lifetimes in composition/container.py)."""
+    try:
+        await container.init_resources()  # type: ignore[misc]  # every lifetime is async, so this is awaitable
+        yield container
+    finally:
+        await container.shutdown_resources()  # type: ignore[misc]
+
+
+def start_publishing(container: Container) -> None:
+    """Publishes approved captions from this process; a lone process takes over the claims its last run left."""
+    settings: Settings = container.settings()
+    container.publish_loop().start(
+        container.publish_captions(), settings.publish_poll_seconds, take_over_claims=settings.bus == MEMORY
+    )
+
+
+async def upgrade_database(settings: Settings) -> None:
+    if settings.backend != MEMORY:
+        await migrate(settings.database_url)
