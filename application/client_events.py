@@ -109,7 +109,7 @@ class ClientEventGate:
                     return UNANSWERED
                 conn.refusal_quiet_until = now + REFUSAL_QUIET_SECONDS
                 self._security.record("rate_limited", user_id=conn.user.id, event=name)
-                payload = self._outbox.stamp(messages.rate_limited(decision, name), correlation_id)
+                payload = self._outbox.stamp(messages.rate_limited(decision, name, conn.user.id), correlation_id)
                 if not ack:
                     await self._outbox.to_socket(sid, conn.namespace, events.RATE_LIMIT_EXCEEDED, payload)
                 return payload

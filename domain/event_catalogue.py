@@ -170,6 +170,7 @@ SERVER_EVENTS: Final[tuple[EventSpec, ...]] = (
         {
             "error_code": _s(enum=frozenset({ErrorCode.RATE_LIMIT_EXCEEDED.value})),
             "error_message": _s(),
+            "error_details": ERROR_ENVELOPE["error_details"],
             "limit": _i(),
             "remaining": _i(),
             "reset_time": _s("ISO 8601 UTC"),

@@ -40,13 +40,18 @@ def error(err: DomainError, original_event: str | None, user_id: int | None) -> 
     }
 
 
-def rate_limited(decision: Decision, original_event: str | None) -> Payload:
-    return {
-        "error_code": ErrorCode.RATE_LIMIT_EXCEEDED.value,
-        "error_message": "Too many messages; wait until reset_time",
+def rate_limited(decision: Decision, original_event: str | None, user_id: int | None = None) -> Payload:
+    """The reference's `rate_limit_exceeded` fields at the top level, in the standard error envelope."""
+    limits: Payload = {
         "limit": decision.limit,
         "remaining": decision.remaining,
         "reset_time": iso_utc(decision.reset_at),
+    }
+    return {
+        "error_code": ErrorCode.RATE_LIMIT_EXCEEDED.value,
+        "error_message": "Too many messages; wait until reset_time",
+        "error_details": {"original_event": original_event, "user_id": user_id, **limits},
+        **limits,
         "original_event": original_event,
         "retry_possible": True,
     }

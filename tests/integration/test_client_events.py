@@ -143,6 +143,13 @@ async def test_the_101st_event_in_a_minute_is_refused_and_not_counted(tmp_path) 
             assert refused["error_code"] == "RATE_LIMIT_EXCEEDED"
             assert refused["limit"] == 100 and refused["remaining"] == 0
             assert refused["reset_time"].endswith("Z") and refused["correlation_id"] == "over"
+            assert refused["error_details"] == {
+                "original_event": "request_caption_status",
+                "user_id": session.user_id,
+                "limit": 100,
+                "remaining": 0,
+                "reset_time": refused["reset_time"],
+            }
             assert second.inbox.of("rate_limit_exceeded") == []  # answered once: by the ack it asked for
             await first.emit("request_caption_status", {"message_id": "no-ack"})
             assert (await first.inbox.next("rate_limit_exceeded"))["correlation_id"] == "no-ack"
