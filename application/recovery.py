@@ -43,6 +43,13 @@ class ConnectionRecovery:
         if not isinstance(pid, str) or not 16 <= len(pid) <= 128:
             return None
         state = await self._states.take(pid)
+        # Still held by a connection of this node (its drop not noticed yet): taken from it, so its
+        # late disconnect parks nothing.
+        conn = self._registry.get(pid.partition(".")[0])
+        held = conn.recovery if conn is not None else None
+        if held is not None and hmac.compare_digest(held.pid.encode(), pid.encode()):
+            conn.recovery = None  # type: ignore[union-attr]
+            state = state or held
         if state is None or state.namespace != namespace or state.epoch != epoch:
             return None
         return state
@@ -80,8 +87,8 @@ class ConnectionRecovery:
             joined = recovered.joined
             conn.rooms = frozenset(room for room, _ in joined)
         state = RecoveryState(
-            # 128 bits: unguessable, and useless without the session it is bound to
-            pid=recovered.pid if recovered is not None else self._tokens.secret()[:32],
+            # The socket id (to find a live holder without an index) and 128 secret bits
+            pid=recovered.pid if recovered is not None else f"{conn.sid}.{self._tokens.secret()[:32]}",
             sid=conn.sid,
             namespace=conn.namespace,
             session_id=conn.session_id,

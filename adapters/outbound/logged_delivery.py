@@ -16,6 +16,7 @@ def deliver_encoded(manager: socketio.AsyncManager, namespace: str, room: str | 
     if namespace not in manager.rooms:
         return
     pkt = eio_packet.Packet(eio_packet.MESSAGE, text)
+    encoded = pkt.encode()
     sockets = manager.server.eio.sockets
     delivered = closed = 0
     for _, eio_sid in manager.get_participants(namespace, room):
@@ -23,8 +24,12 @@ def deliver_encoded(manager: socketio.AsyncManager, namespace: str, room: str | 
         if sock is None or sock.closed:
             closed += 1
             continue
-        sock.queue.put_nowait(pkt)
         delivered += 1
+        # As in deliver_locally: straight to an idle WebSocket with nothing queued ahead (QuickPollSocket.send_now).
+        send_now = getattr(sock, "send_now", None)
+        if send_now is not None and send_now(encoded):
+            continue
+        sock.queue.put_nowait(pkt)
     metrics = getattr(manager, "metrics", None)  # as in deliver_locally
     if metrics is not None:
         metrics.delivered(namespace, delivered)

@@ -41,17 +41,29 @@ def test_a_parked_state_is_taken_once_and_expires_after_the_window() -> None:
     asyncio.run(run())
 
 
-def test_only_the_holder_parks_or_drops_a_state() -> None:
+class Tokens:
+    def message_id(self) -> str:
+        return "m"
+
+    def secret(self) -> str:
+        return "ab" * 32
+
+
+def test_a_state_still_held_is_taken_from_its_connection_once_and_its_late_drop_parks_nothing() -> None:
     async def run() -> None:
+        registry = ConnectionRegistry()
         store = InMemoryRecoveryStates(Clock())
-        old = state(holder="eio-old")
-        await store.save(old)
-        assert await store.take(old.pid) is old  # a reconnect took it (the old socket is not gone yet)
-        recovered = state(holder="eio-new")
-        await store.save(recovered)
-        await store.park(old, 120)  # the old socket's late disconnect
-        await store.drop(old)
-        assert await store.take(recovered.pid) is recovered
+        recovery = ConnectionRecovery(store, registry, Tokens(), 120, 100)
+        user = User(7, "demo", Role.REVIEWER, True)
+        conn = Connection("sid-1", "eio-1", "/", user, "session-1", None, 2000.0)
+        registry.add(conn)
+        held = recovery.begin(conn, 3, "e")
+        assert held.pid.startswith("sid-1.") and recovery.live() == [held]
+        assert await recovery.claim(held.pid, "/", "e") is held  # the server had not noticed the drop
+        assert conn.recovery is None
+        await recovery.ended(conn, "transport close")  # ... and now it does: nothing to park
+        assert await recovery.claim(held.pid, "/", "e") is None
+        assert await recovery.claim("sid-1." + "0" * 32, "/", "e") is None  # a guess at the secret part
 
     asyncio.run(run())
 
