@@ -54,10 +54,14 @@ async function seen(page, kind, count = 1) {
 }
 
 const consoleLines = new Map();
+const pageErrors = []; // an example that throws (a missing field, an undefined function) fails the run
 function watch(page, name) {
   consoleLines.set(page, []);
   page.on("console", (msg) => consoleLines.get(page).push(msg.text()));
-  page.on("pageerror", (err) => console.error(`[${name} pageerror] ${err.message}`));
+  page.on("pageerror", (err) => {
+    pageErrors.push(`${name}: ${err.message}`);
+    console.error(`[${name} pageerror] ${err.message}`);
+  });
 }
 async function logged(page, text) {
   const deadline = Date.now() + WAIT;
@@ -103,7 +107,18 @@ try {
   check(summary.successful_captions === generated.length && generated.length > 0, `captions: ${JSON.stringify(summary)}`);
   check(progress.length >= generated.length, "progress before each caption");
   check((await seen(client, "started")).length === 1 && (await seen(client, "refresh")).length === 1, "started and refresh once");
-  say("caption_events", { progress: progress.length, generated: generated.length, completed: summary.total_posts_processed });
+  // The reference's caption_generation_error handler: the failed posts (retryable) offer a retry each.
+  const retries = summary.failed_captions > 0 ? await seen(client, "retry", summary.failed_captions) : [];
+  check(retries.length === summary.failed_captions && retries.every((id) => typeof id === "string" && id), `retry options: ${JSON.stringify(retries)}`);
+  say("caption_events", { progress: progress.length, generated: generated.length, errors: retries.length, completed: summary.total_posts_processed });
+
+  // The reference's `error` handler: a refused event shows its error_message (retry_possible false: no reconnect).
+  const errorsBefore = (await client.evaluate(() => window.seen.filter((e) => e.kind === "error").length));
+  await client.evaluate(() => socket.emit("join_room", { room_name: "user_999999_captions" }));
+  const shown = await seen(client, "error", errorsBefore + 1);
+  check(typeof shown[errorsBefore] === "string" && shown[errorsBefore].length > 0, `error shown: ${JSON.stringify(shown)}`);
+  check(await client.evaluate(() => socket.connected), "still connected after a refused event");
+  say("error_handler_ran", { error_message: shown[errorsBefore] });
 
   // --- The reference's testing functions: a second, polling-first connection (cross-origin, credentials).
   await client.evaluate(() => testWebSocketConnection());
@@ -122,6 +137,18 @@ try {
   check(status[0].component, "a system_status_update");
   check(await admin.evaluate(() => adminSocket.connected), "adminSocket connected");
   say("admin_feed", { components: [...new Set(status.map((s) => s.component))] });
+  // The reference's admin_alert handler shows critical alerts only; user_activity_update reaches its log.
+  const alert = { component: "database", title: "Pool exhausted", message: "All connections in use" };
+  for (const severity of ["warning", "critical"]) {
+    const raised = await post(`${realtime}/api/v1/admin/alerts`, { ...alert, severity }, { Authorization: `Bearer ${TOKEN}` });
+    check(raised.status === 202, `alert raised: ${JSON.stringify(raised)}`);
+  }
+  const critical = await seen(admin, "critical");
+  check(critical.length === 1 && critical[0].severity === "critical", `only the critical alert shown: ${JSON.stringify(critical)}`);
+  await client.evaluate(() => testWebSocketConnection());  // the user connects again: admins see it
+  const activity = await seen(admin, "activity");
+  check(activity.some((a) => a.activity_type === "connected"), `user activity: ${JSON.stringify(activity)}`);
+  say("admin_alert_and_activity", { activity: [...new Set(activity.map((a) => a.activity_type))] });
 
   // --- A page of a foreign origin is refused on both transports.
   const foreign = await adminContext.newPage();
@@ -168,6 +195,7 @@ try {
   check(errors[0].data && errors[0].data.error_code === "CONNECTION_REFUSED", `the reconnect loop ended: ${JSON.stringify(errors)}`);
   say("client_reconnects_ended", { final: errors[0].data.error_code, refused_for: errors[0].data.error_details.refused_for });
 
+  check(pageErrors.length === 0, `no uncaught page errors: ${pageErrors.join("; ")}`);
   for (const [i, page] of pages.entries()) {
     const file = path.resolve(artifacts, `flask-reference-${i}.png`);
     await page.screenshot({ path: file }).catch(() => {});
