@@ -88,7 +88,9 @@ def add_bench_routes(app: web.Application, broadcast: Broadcast, profile_path: s
 
 
 TRACE_FRAMES = 40
-OUR_CODE = tuple(str(ROOT / d) for d in ("domain", "application", "adapters", "bootstrap.py"))
+OUR_CODE = tuple(
+    str(ROOT / d) for d in ("domain", "application", "adapters", "composition", "entrypoints", "bootstrap.py")
+)
 
 
 def memory_report(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, limit: int = 25) -> str:

@@ -346,7 +346,7 @@ def hot_spots(path: Path, limit: int) -> str:
     out = io.StringIO()
     stats = pstats.Stats(str(path), stream=out)
     stats.sort_stats("tottime").print_stats(limit)
-    ours = [str(ROOT / d) for d in ("domain", "application", "adapters")] + [str(ROOT / "bootstrap.py")]
+    ours = [str(ROOT / d) for d in ("domain", "application", "adapters", "composition", "entrypoints", "bootstrap.py")]
     out.write("\n-- our code only, by own time --\n")
     rows = []
     for (file, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]

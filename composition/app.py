@@ -35,7 +35,7 @@ log = logging.getLogger("vedfolnir")
 
 
 def build_app(container: Container) -> web.Application:
-    """The served aiohttp application: Socket.IO at /socket.io/, the HTTP API, and the background loops."""
+    """The served aiohttp application: Socket.IO at /socket.io/, the HTTP API and pages, and the background loops."""
     settings: Settings = container.settings()
     if settings.cors_wildcard:
         log.warning("CORS WILDCARD ENABLED: any web page may open sockets here. Never do this in production.")
@@ -44,18 +44,24 @@ def build_app(container: Container) -> web.Application:
         # Header limits: a request past them is answered 400 before any handler (or handshake) sees it.
         handler_args={"max_headers": settings.http_max_headers, "max_field_size": settings.http_max_field_size},
     )
+    app.on_response_prepare.append(nosniff)
+    _socketio(container, app)
+    _observe(container, app)
+    _http(container, app)
+    _background(container, app)
+    return app
+
+
+def _socketio(container: Container, app: web.Application) -> None:
+    """The Socket.IO server at /socket.io/, with recovery, the handshake guard and the gateway to the use cases."""
+    settings: Settings = container.settings()
     sio = container.sio()
     sio.attach(app)
-    app.on_response_prepare.append(nosniff)
     if settings.recovery_enabled:
         sio.recovery = RecoveryProtocol(
             container.recovery(), container.registry(), container.logged_emitter(), (USER_NAMESPACE, ADMIN_NAMESPACE)
         )
     _guard_handshakes(container, sio)
-    tasks: list[asyncio.Task[None]] = []
-    metrics_runner: list[web.AppRunner] = []
-    stack = contextlib.AsyncExitStack()
-
     SocketGateway(
         sio,
         container.connect(),
@@ -79,7 +85,11 @@ def build_app(container: Container) -> web.Application:
         allowed_origins=settings.cors_origins,
         connect_timeout=settings.connect_check_timeout,
     )
-    _observe(container, app)
+
+
+def _http(container: Container, app: web.Application) -> None:
+    """The API documents, the host's HTTP API (/api/v1/...) and the pages (demo sign-in, review, jobs)."""
+    settings: Settings = container.settings()
     register_api_docs(app)
     HttpApi(
         HttpUseCases(
@@ -123,6 +133,15 @@ def build_app(container: Container) -> web.Application:
         ],
     )
 
+
+def _background(container: Container, app: web.Application) -> None:
+    """At start: the container's resources, demo data, interrupted jobs resumed, publishing and the periodic
+    loops; at the end the loops stop, then the resources close."""
+    settings: Settings = container.settings()
+    tasks: list[asyncio.Task[None]] = []
+    metrics_runner: list[web.AppRunner] = []
+    stack = contextlib.AsyncExitStack()
+
     async def on_startup(_app: web.Application) -> None:
         await stack.enter_async_context(running(container))
         if settings.demo_mode:
@@ -159,7 +178,6 @@ def build_app(container: Container) -> web.Application:
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
-    return app
 
 
 def _observe(container: Container, app: web.Application) -> None:
@@ -168,26 +186,23 @@ def _observe(container: Container, app: web.Application) -> None:
     metrics = container.metrics()
     container.manager().metrics = metrics
     registry = container.registry()
-    listeners: dict[str, Any] = {}
-    if settings.bus == "redis":
-        listeners = {"fanout": container.manager(), "jobs": container.signals(), "revocations": container.revocations()}
+    listeners = None
+    if settings.bus == "redis":  # each Redis listener says whether it is subscribed and answered
+        manager, signals, revocations = container.manager(), container.signals(), container.revocations()
+
+        def listeners() -> dict[str, bool]:
+            return {"fanout": manager.listening, "jobs": signals.healthy, "revocations": revocations.healthy}
+
     metrics.watch(
         connections=lambda: registry,
         security_counts=lambda: dict(container.security().counts),
-        listeners=(lambda: {name: _listening(obj) for name, obj in listeners.items()}) if listeners else None,
+        listeners=listeners,
         running_jobs=lambda: container.scheduler().running,
     )
     if settings.metrics_port is None:
         register_metrics(app, metrics)
     app[METRICS_KEY] = metrics
     bind_user_lookup(lambda sid: conn.user.id if (conn := registry.get(sid)) is not None else None)
-
-
-def _listening(listener: Any) -> bool:
-    state = getattr(listener, "listening", None)
-    if state is None:
-        state = getattr(listener, "healthy", False)
-    return bool(state() if callable(state) else state)
 
 
 def _guard_handshakes(container: Container, sio: Any) -> None:
