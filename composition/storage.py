@@ -21,7 +21,7 @@ from adapters.outbound.memory.sessions import InMemorySessionRepository
 from adapters.outbound.memory.users import InMemoryUserRepository
 from adapters.outbound.session_cache import CachedSessionSource
 from adapters.outbound.sql.credentials import SqlPlatformCredentials
-from adapters.outbound.sql.engine import create_engine, migrate
+from adapters.outbound.sql.engine import async_url, create_engine, migrate
 from adapters.outbound.sql.health import SqlHealthProbe
 from adapters.outbound.sql.jobs import SqlJobRepository
 from adapters.outbound.sql.platforms import SqlPlatformRepository
@@ -42,7 +42,7 @@ def _engine(url: str, metrics: Metrics) -> AsyncEngine | None:
 
 def _host_engine(settings: Settings) -> AsyncEngine:
     assert settings.host_database_url is not None  # Settings refuses SESSION_SOURCE=flask without it
-    return create_engine(settings.host_database_url)
+    return create_engine(async_url(settings.host_database_url))  # Vedfolnir's own URL names a sync driver
 
 
 def _flask_sessions(settings: Settings, engine: AsyncEngine) -> FlaskCookieSessionSource:

@@ -45,7 +45,7 @@ async def host_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     """(the host app's sync URL, our async URL) of one host database."""
     if request.param == "sqlite":
         path = tmp_path / "vedfolnir.db"
-        yield f"sqlite:///{path}", f"sqlite+aiosqlite:///{path}"
+        yield f"sqlite:///{path}", f"sqlite:///{path}"  # HOST_DATABASE_URL as Vedfolnir has it: a sync driver
     else:
         async with fresh_postgres_database() as url:
             yield _sync(url), url

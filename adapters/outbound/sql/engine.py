@@ -23,6 +23,27 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, pool_recycle=1800)
 
 
+# The synchronous drivers a host app's URL names (Flask-SQLAlchemy's), and the async driver we use instead.
+_ASYNC_DRIVERS = {
+    ("sqlite", "pysqlite"): "sqlite+aiosqlite",
+    ("postgresql", "psycopg2"): "postgresql+asyncpg",
+    ("postgresql", "psycopg"): "postgresql+asyncpg",
+    ("postgresql", "pg8000"): "postgresql+asyncpg",
+}
+
+
+def async_url(url: str) -> str:
+    """The URL with its synchronous driver replaced by our async one (`postgresql://` -> `+asyncpg`).
+
+    HOST_DATABASE_URL is naturally copied from the host app's own settings, which name sync drivers.
+    """
+    parsed = make_url(url)
+    driver = _ASYNC_DRIVERS.get((parsed.get_backend_name(), parsed.get_driver_name()))
+    if driver is None:
+        return url
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
 def _sqlite_engine(url: str, in_memory: bool) -> AsyncEngine:
     options: dict[str, Any] = {}
     if in_memory:
