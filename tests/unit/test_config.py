@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -66,3 +67,17 @@ def test_inconsistent_settings_are_refused_when_built(values: dict[str, object],
 def test_every_setting_is_documented_in_the_readme() -> None:
     documented = {name.lower() for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", README.read_text())}
     assert set(Settings.model_fields) - documented == set()
+
+
+def test_the_cli_stops_on_invalid_settings_with_a_json_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from entrypoints.cli import main
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("RUN_JOBS", "workers")
+    assert main(["keys", "new"]) == 2
+    captured = capsys.readouterr()
+    error = json.loads(captured.err)
+    assert error["error_code"] == "INVALID_SETTINGS" and "REDIS_URL" in error["error_message"]
+    assert captured.out == ""
