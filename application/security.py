@@ -29,6 +29,7 @@ class SecurityEvents:
         "handshake_rate_limited",
         "handshake_timeout",
         "second_identity",
+        "bad_http_request",
     )
 
     def __init__(self) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
+
+from aiohttp.http_exceptions import HttpProcessingError
 
 # C0 controls, DEL and the Unicode line/paragraph separators: anything a terminal or a log shipper may
 # read as the end of a line or a control sequence.
@@ -72,3 +75,28 @@ def install_escaping(fmt: str) -> None:
         current = handler.formatter
         if current is None or type(current) is logging.Formatter:
             handler.setFormatter(EscapingFormatter(fmt))
+
+
+class BadRequestsCounted(logging.Filter):
+    """aiohttp logs a request it could not parse (too many or too long headers, a bad request line) as
+    "Error handling request" with a traceback: the client's doing, answered 400. It becomes a counted
+    security event (`bad_http_request`) instead of a traceback per request."""
+
+    def __init__(self, security: Any) -> None:
+        super().__init__()
+        self.security = security
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 0) < 500:
+            if self.security is not None:
+                self.security.record("bad_http_request", status=exc.code)
+            return False
+        return True
+
+
+def count_bad_requests(security: Any) -> None:
+    server_log = logging.getLogger("aiohttp.server")
+    for old in [f for f in server_log.filters if isinstance(f, BadRequestsCounted)]:
+        server_log.removeFilter(old)
+    server_log.addFilter(BadRequestsCounted(security))

@@ -132,7 +132,10 @@ def access_logger(metrics: Any = None) -> type[AbstractAccessLogger]:
 
 
 def _route(request: web.BaseRequest) -> str:
-    match_info = getattr(request, "match_info", None)
+    try:
+        match_info = getattr(request, "match_info", None)
+    except AssertionError:  # a request aiohttp could not parse (a 400) was never routed: match_info asserts
+        return "(unmatched)"
     route = getattr(match_info, "route", None)
     resource = getattr(route, "resource", None)
     if resource is None:

@@ -26,7 +26,7 @@ from adapters.inbound.client_address import ClientAddress
 from adapters.inbound.frame_cork import FrameCork
 from adapters.inbound.handshake import CsrfMode, cookie_value, cross_origin_polling_without_cookies, origin_proven
 from adapters.inbound.handshake_guard import HandshakeGuard
-from adapters.inbound.log_safety import quiet_engine_logger
+from adapters.inbound.log_safety import count_bad_requests, quiet_engine_logger
 from adapters.inbound.outbound_budget import BudgetQueue, OutboundLimits
 from adapters.inbound.refusals import RefusalDelivery, client_key
 from adapters.observability import log_context
@@ -429,6 +429,7 @@ def _engine_logger(security: SecurityEvents | None) -> logging.Logger:
         engine_log.removeFilter(old)
     engine_log.addFilter(UndecodableInput(security))
     quiet_engine_logger(engine_log)
+    count_bad_requests(security)
     return engine_log
 
 

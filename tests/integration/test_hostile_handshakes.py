@@ -74,6 +74,7 @@ async def test_handshakes_that_never_connect_cannot_hold_memory(tmp_path: Path) 
         assert max(trips) < 2.0
         log = server.log()
     assert "security event handshake_timeout" in log and "security event handshake_rate_limited" in log
+    assert "security event bad_http_request" in log and "Traceback" not in log  # the 100-header request
 
 
 @pytest.mark.redis
