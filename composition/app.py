@@ -11,6 +11,7 @@ from aiohttp import web
 
 from adapters.inbound.api_docs.routes import register_api_docs
 from adapters.inbound.client_address import ClientAddress
+from adapters.inbound.drain import DRAIN_KEY, Drain
 from adapters.inbound.gc_tuning import tune_after_startup
 from adapters.inbound.handshake_guard import HandshakeGuard
 from adapters.inbound.http_api import HttpApi, HttpUseCases
@@ -62,7 +63,7 @@ def _socketio(container: Container, app: web.Application) -> None:
             container.recovery(), container.registry(), container.logged_emitter(), (USER_NAMESPACE, ADMIN_NAMESPACE)
         )
     _guard_handshakes(container, sio)
-    SocketGateway(
+    gateway = SocketGateway(
         sio,
         container.connect(),
         container.disconnect(),
@@ -85,6 +86,14 @@ def _socketio(container: Container, app: web.Application) -> None:
         allowed_origins=settings.cors_origins,
         connect_timeout=settings.connect_check_timeout,
     )
+    app[DRAIN_KEY] = Drain(
+        sio,
+        lambda: gateway.in_flight,
+        container.scheduler().close,
+        readiness_seconds=settings.drain_readiness_seconds,
+        drain_seconds=settings.drain_seconds,
+        metrics=container.metrics(),
+    )
 
 
 def _http(container: Container, app: web.Application) -> None:
@@ -105,7 +114,7 @@ def _http(container: Container, app: web.Application) -> None:
             review_queue=container.review_queue(),
             review_captions=container.review_captions(),
         ),
-        container.health_probes(),
+        [*container.health_probes(), app[DRAIN_KEY]],  # readyz: 503 while the node drains
         settings.api_token,
         container.clock(),
         container.tokens(),

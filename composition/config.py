@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     demo_page_delay: float = 0.2
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+    drain_seconds: float = 20.0
+    drain_readiness_seconds: float = 1.0
     redis_url: str | None = None
     redis_channel: str = "vedfolnir-realtime"
     node_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")

@@ -39,7 +39,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         finally:
             claiming.cancel()
             await asyncio.gather(claiming, return_exceptions=True)
+            # Hand the running jobs back: stop them first, then release their claims (the scheduler's
+            # on_finished hook does it per job), so another worker continues at once and never runs a job
+            # while this one still does. A post cut short is captioned again by the next runner.
+            stopping = len(claim.running)
+            await container.scheduler().close()
             for job_id in list(claim.running):
                 await claim.finished(job_id)
+            if stopping:
+                log.info("worker %s handed %d running jobs back", settings.node_id, stopping)
     if metrics_runner is not None:
         await metrics_runner.cleanup()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from typing import Any
 
 from adapters.inbound import cli_tools
@@ -65,12 +64,6 @@ def parser() -> argparse.ArgumentParser:
     demo.add_parser("seed", help="add the demo user and admin with their demo platforms")
     cli_tools.add_commands(commands)
     return parser
-
-
-def announce_bound(text: str) -> None:
-    """aiohttp's start-up line names the bound addresses: the real port when --port 0 was asked for."""
-    for url in re.findall(r"https?://[^\s,]+", text):
-        print(f"vedfolnir-realtime listening on {url}", flush=True)
 
 
 def print_result(args: argparse.Namespace, result: Any, cookie_name: str, database_url: str) -> None:

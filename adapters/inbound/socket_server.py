@@ -559,6 +559,7 @@ class SocketGateway:
         if isinstance(sio, GuardedServer):
             sio.after_connect = self._refusals.after_connect
         self._metrics = metrics  # adapters.observability.metrics.Metrics, or None
+        self.in_flight = 0  # client events being handled now (a draining node waits for them)
         self._sio = sio
         self._connect = connect
         self._disconnect = disconnect
@@ -640,6 +641,7 @@ class SocketGateway:
 
     async def _on_event(self, event: Any, sid: str, *args: Any) -> Any:
         context = log_context.socket_event.set((sid, event, args))
+        self.in_flight += 1
         try:
             answer = await self._gate.handle(sid, event, args, ack=ACK_WANTED.get())
             if answer is UNANSWERED:
@@ -655,6 +657,7 @@ class SocketGateway:
             log.exception("event gate failed")
             return None
         finally:
+            self.in_flight -= 1
             log_context.socket_event.reset(context)
 
     def _cookie(self, environ: dict[str, Any]) -> str | None:

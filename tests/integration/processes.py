@@ -99,6 +99,21 @@ class ServingProcess(subprocess.Popen[str]):
         return f"http://127.0.0.1:{self.port}"
 
 
+def keep_reading(stream: IO[str] | None, sink: list[str], keep: int = 2000) -> None:
+    """Reads the rest of a child's output in a daemon thread, keeping the last `keep` lines: a child whose
+    pipe nobody reads blocks on its next log line once the pipe buffer (64 KiB) is full."""
+    if stream is None:
+        return
+
+    def read() -> None:
+        for line in stream:
+            sink.append(line)
+            if len(sink) > keep:
+                del sink[: len(sink) - keep]
+
+    threading.Thread(target=read, daemon=True).start()
+
+
 def announced_port(stdout: IO[str], timeout: float = 30) -> tuple[int | None, list[str]]:
     """Reads `stdout` up to the LISTENING line (in a thread, so a silent child cannot hang the caller).
 

@@ -134,6 +134,14 @@ async def fleet_database(**extra: str) -> AsyncIterator[dict[str, str]]:
             await redis.aclose()
 
 
+class PatientClient(socketio.AsyncClient):  # type: ignore[misc]
+    """python-socketio's client, waiting 10 s (not its fixed 1 s) for the namespace answer when it reconnects:
+    200 clients reconnecting at once to a loaded machine can take longer, like the stock JS client allows."""
+
+    async def connect(self, *args: Any, wait_timeout: float = 10, **kwargs: Any) -> None:
+        await super().connect(*args, wait_timeout=wait_timeout, **kwargs)
+
+
 async def client_from(
     url: str,
     source_ip: str,
@@ -146,8 +154,8 @@ async def client_from(
 ) -> Client:
     """A python-socketio client whose TCP connections leave from `source_ip` (any 127.x address is loopback)."""
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(source_ip, 0)))
-    sio = socketio.AsyncClient(
-        http_session=http, reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=1.0
+    sio = PatientClient(
+        http_session=http, reconnection=reconnection, reconnection_delay=0.5, reconnection_delay_max=2.0
     )
     inbox = Inbox()
     client = Client(sio, namespace, inbox)

@@ -79,7 +79,7 @@ READY = _obj(
     "status",
     "components",
     "timestamp",
-    status={"enum": ["ready", "not_ready", "draining"]},
+    status={"enum": ["ready", "not_ready"]},
     components=OBJECT,
     timestamp=_TIME,
 )
@@ -92,7 +92,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Liveness", 200, _obj("status", "timestamp", status=_STR, timestamp=_TIME), authenticated=False
     ),
     ("GET", "/readyz"): Operation(
-        "Readiness: database (and Redis) reachable, and not draining",
+        "Readiness: database (and Redis) reachable, and the node not draining (component node)",
         200,
         READY,
         error_schemas={503: READY},
