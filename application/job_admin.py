@@ -37,6 +37,6 @@ class CancelCaptionJob:
         job.finish(JobStatus.CANCELLED, self._clock.now())
         if not await self._jobs.transition(job, ACTIVE_STATUSES):
             raise DomainError(ErrorCode.INVALID_JOB_STATE, "The job has already ended")
-        self._signals.wake(job.id)
+        await self._signals.wake(job.id)
         await self._outbox.to_user(job.user_id, events.CAPTION_GENERATION_COMPLETED, messages.job_completed(job))
         return messages.job_state(job, await self._jobs.results(job_id))

@@ -59,7 +59,7 @@ class ResumeCaptionGeneration:
         job.resume(self._clock.now())
         if not await self._jobs.transition(job, (JobStatus.PAUSED,)):
             raise _moved_on()
-        self._signals.wake(job.id)
+        await self._signals.wake(job.id)
         return Reply(events.CAPTION_STATUS_RESPONSE, messages.caption_status(user_id, job))
 
 

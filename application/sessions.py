@@ -18,7 +18,7 @@ from application.ports import (
 from domain.access import ADMIN_NAMESPACE
 from domain.errors import DomainError, ErrorCode
 from domain.events import ISSUE_SESSION_SCHEMA
-from domain.identity import Role, Session, User, new_session
+from domain.identity import Role, Session, User, new_session, valid_username
 from domain.validation import validate
 
 log = logging.getLogger("vedfolnir.sessions")
@@ -29,7 +29,7 @@ class AddUser:
         self._users = users
 
     async def __call__(self, username: str, role: Role, active: bool = True) -> User:
-        if not username or len(username) > 100 or not username.replace("_", "").replace(".", "").isalnum():
+        if not valid_username(username):
             raise DomainError(ErrorCode.INVALID_MESSAGE, "Usernames are 1-100 letters, digits, '_' or '.'")
         if await self._users.get_by_username(username) is not None:
             raise DomainError(ErrorCode.INVALID_MESSAGE, "That username is taken", username=username)

@@ -95,7 +95,7 @@ class Storage(containers.DeclarativeContainer):
     )
     platforms = providers.Selector(
         backend,
-        memory=providers.Singleton(InMemoryPlatformRepository),
+        memory=providers.Singleton(InMemoryPlatformRepository, users),  # the foreign key to users, as in SQL
         sql=providers.Singleton(SqlPlatformRepository, engine),
     )
     jobs = providers.Selector(

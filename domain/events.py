@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from domain.identity import USERNAME
 from domain.validation import Field
 
 # Server -> client
@@ -91,7 +92,7 @@ START_JOB_SCHEMA: Final = {
 }
 
 ISSUE_SESSION_SCHEMA: Final = {
-    "username": Field("str", required=True, max_length=100, escape=False, pattern=re.compile(r"[A-Za-z0-9_.]{1,100}")),
+    "username": Field("str", required=True, max_length=100, escape=False, pattern=USERNAME),
     "ttl_seconds": Field("number", minimum=1, maximum=366 * 86400),
 }
 

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Final
+
+# The one rule for usernames (the CLI, the HTTP API and the session schema all check this one).
+USERNAME: Final = re.compile(r"[A-Za-z0-9_.]{1,100}")
+
+
+def valid_username(name: str) -> bool:
+    """ASCII letters, digits, '_' and '.', 1-100 of them (str.isalnum would let any Unicode letter in)."""
+    return USERNAME.fullmatch(name) is not None
 
 
 class Role(StrEnum):

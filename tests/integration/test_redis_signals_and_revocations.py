@@ -51,7 +51,7 @@ async def woken_across(sender: RedisJobSignals, receiver: RedisJobSignals, withi
     waiter = asyncio.create_task(receiver.wait(job_id, within))
     await asyncio.sleep(0)  # a yield, not a wait: the waiter task starts waiting before the wake
     started_at = time.monotonic()
-    sender.wake(job_id)
+    await sender.wake(job_id)
     await waiter
     receiver.forget(job_id)
     return time.monotonic() - started_at < within * 0.9
@@ -86,7 +86,7 @@ async def test_a_wake_for_an_unarmed_job_is_harmless_and_the_wait_still_times_ou
     signals = RedisJobSignals(one, channel)
     try:
         async with started(signals):
-            signals.wake("nobody-waits")
+            await signals.wake("nobody-waits")
             started_at = time.monotonic()
             await signals.wait("other", 0.2)
             assert 0.15 < time.monotonic() - started_at < 1
@@ -131,7 +131,8 @@ async def test_signals_and_revocations_survive_a_redis_restart() -> None:
 
                 await server.kill()
                 await eventually(lambda: not any(part.healthy for part in listeners), within=5, what="seen as down")
-                node_a.wake("lost-while-down")  # logged, never raised
+                await node_a.wake("lost-while-down")  # logged and counted, never raised
+                assert node_a.lost_wakes == 1
                 with pytest.raises(RedisError):  # the caller decides what to do
                     await bus_a.publish({"lost"})
 

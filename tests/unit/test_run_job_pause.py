@@ -29,7 +29,7 @@ class SteppedSignals:
     def arm(self, job_id: str) -> None:
         pass
 
-    def wake(self, job_id: str) -> None:
+    async def wake(self, job_id: str) -> None:
         self._rounds.put_nowait("wake")
 
     def forget(self, job_id: str) -> None:

@@ -26,7 +26,17 @@ async def test_add_user_refuses_bad_and_taken_names() -> None:
     add = AddUser(world.users)
     carol = await add("carol.b_2", Role.MODERATOR)
     assert (carol.username, carol.role, carol.active) == ("carol.b_2", Role.MODERATOR, True)
-    for bad in ("", "x" * 101, "has space", "semi;colon", "carol.b_2"):
+    # one rule with the session schema's pattern: ASCII only (str.isalnum accepted any Unicode letter or digit)
+    for bad in (
+        "",
+        "x" * 101,
+        "has space",
+        "semi;colon",
+        "carol.b_2",
+        "\u00fcn\u00efcode",
+        "\u0661\u0662\u0663",
+        "\uff46\uff55\uff4c\uff4c",
+    ):
         with pytest.raises(DomainError) as caught:
             await add(bad, Role.VIEWER)
         assert caught.value.code is ErrorCode.INVALID_MESSAGE

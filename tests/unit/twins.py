@@ -58,7 +58,7 @@ class RecordingSignals:
     def arm(self, job_id: str) -> None:
         pass
 
-    def wake(self, job_id: str) -> None:
+    async def wake(self, job_id: str) -> None:
         self.woken.append(job_id)
 
     async def wait(self, job_id: str, at_most: float) -> None:

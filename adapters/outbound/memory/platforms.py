@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from adapters.outbound.memory.users import InMemoryUserRepository
+from application.ports import UserRepository
 from domain.platforms import PlatformConnection, PlatformStatus, PlatformType
 
 
 class InMemoryPlatformRepository:
-    def __init__(self, users: InMemoryUserRepository | None = None) -> None:
+    def __init__(self, users: UserRepository | None = None) -> None:
         """With `users`, adding a connection for an unknown user fails as a foreign key would."""
         self._users = users
         self._platforms: dict[int, PlatformConnection] = {}

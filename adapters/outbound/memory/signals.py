@@ -19,7 +19,10 @@ class LocalJobSignals:
     def arm(self, job_id: str) -> None:
         self._event(job_id).clear()
 
-    def wake(self, job_id: str) -> None:
+    async def wake(self, job_id: str) -> None:
+        self.wake_here(job_id)
+
+    def wake_here(self, job_id: str) -> None:
         event = self._woken.get(job_id)
         if event is not None:
             event.set()

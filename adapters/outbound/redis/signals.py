@@ -13,9 +13,13 @@ from adapters.outbound.redis.subscription import ChannelListener
 
 log = logging.getLogger("vedfolnir.redis")
 
+# A wake waits this long for its PUBLISH at most: a resume is answered even while Redis is stuck.
+PUBLISH_TIMEOUT = 1.0
+
 
 class RedisJobSignals:
-    """The JobSignals port across nodes. A wake lost while Redis is down only delays the runner to its wait timeout."""
+    """The JobSignals port across nodes. A wake lost while Redis is down only delays the runner to its wait timeout;
+    it is logged and counted in `lost_wakes` (read by the metrics), never raised to the use case."""
 
     def __init__(self, redis: Redis, channel: str = "vrt:jobs") -> None:
         self._redis = redis
@@ -24,8 +28,8 @@ class RedisJobSignals:
         # delivered locally; delivered again, late, they would end a wait armed after them.
         self._origin = secrets.token_hex(8)
         self._local = LocalJobSignals()
-        self._publishing: set[asyncio.Task[None]] = set()
         self._listener = ChannelListener(redis, channel, self._on_message)
+        self.lost_wakes = 0
 
     @property
     def healthy(self) -> bool:
@@ -36,24 +40,18 @@ class RedisJobSignals:
 
     async def stop(self) -> None:
         await self._listener.stop()
-        pending = set(self._publishing)
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=1.0)
-            for task in late:
-                task.cancel()
 
     def arm(self, job_id: str) -> None:
         self._local.arm(job_id)
 
-    def wake(self, job_id: str) -> None:
-        self._local.wake(job_id)
+    async def wake(self, job_id: str) -> None:
+        self._local.wake_here(job_id)
         try:
-            task = asyncio.get_running_loop().create_task(self._publish(job_id))
-        except RuntimeError:
-            log.warning("job %s woken outside an event loop: other nodes not told", job_id)
-            return
-        self._publishing.add(task)  # the loop keeps only weak references to tasks
-        task.add_done_callback(self._publishing.discard)
+            async with asyncio.timeout(PUBLISH_TIMEOUT):
+                await self._redis.publish(self._channel, f"{self._origin} {job_id}")
+        except Exception as exc:  # the stored state is the truth: other nodes' runners see it at their timeout
+            self.lost_wakes += 1
+            log.warning("could not publish the wake-up of job %s: %s: %s", job_id, type(exc).__name__, exc)
 
     async def wait(self, job_id: str, at_most: float) -> None:
         await self._local.wait(job_id, at_most)
@@ -61,14 +59,8 @@ class RedisJobSignals:
     def forget(self, job_id: str) -> None:
         self._local.forget(job_id)
 
-    async def _publish(self, job_id: str) -> None:
-        try:
-            await self._redis.publish(self._channel, f"{self._origin} {job_id}")
-        except Exception as exc:
-            log.warning("could not publish the wake-up of job %s: %s: %s", job_id, type(exc).__name__, exc)
-
     async def _on_message(self, data: bytes | str) -> None:
         text = data.decode() if isinstance(data, bytes) else data
         origin, _, job_id = text.rpartition(" ")
         if origin != self._origin:
-            self._local.wake(job_id)
+            self._local.wake_here(job_id)

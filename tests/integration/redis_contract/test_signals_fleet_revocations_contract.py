@@ -72,7 +72,7 @@ async def test_a_wake_after_the_arm_ends_the_wait_at_once(backend: Backend) -> N
     signals.arm("job-1")
     waiter = asyncio.create_task(timed_wait(signals, "job-1", LONG))
     await asyncio.sleep(0)  # a yield, not a wait: the waiter starts waiting
-    signals.wake("job-1")
+    await signals.wake("job-1")
     assert await asyncio.wait_for(waiter, LONG) < LONG / 2
     signals.forget("job-1")
 
@@ -80,7 +80,7 @@ async def test_a_wake_after_the_arm_ends_the_wait_at_once(backend: Backend) -> N
 async def test_a_wake_before_the_arm_is_forgotten_and_the_wait_runs_to_its_timeout(backend: Backend) -> None:
     signals = backend.signals
     signals.arm("job-1")
-    signals.wake("job-1")
+    await signals.wake("job-1")
     signals.arm("job-1")  # what a runner does before reading the job again: that wake is already seen
     assert await timed_wait(signals, "job-1", 0.2) >= 0.2 * 0.9  # the scenario is the timeout itself
     signals.forget("job-1")
@@ -93,7 +93,7 @@ async def test_a_wake_reaches_only_its_own_job(backend: Backend) -> None:
     other = asyncio.create_task(timed_wait(signals, "job-2", 0.3))
     mine = asyncio.create_task(timed_wait(signals, "job-1", LONG))
     await asyncio.sleep(0)  # a yield, not a wait: both start waiting
-    signals.wake("job-1")
+    await signals.wake("job-1")
     assert await asyncio.wait_for(mine, LONG) < LONG / 2
     assert await other >= 0.3 * 0.9  # job-2 was not woken: it ran to its timeout
     for job in ("job-1", "job-2"):

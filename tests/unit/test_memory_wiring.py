@@ -1,0 +1,20 @@
+"""What the composition root wires for DATABASE_URL=memory keeps the rules the SQL adapters keep."""
+
+from __future__ import annotations
+
+import pytest
+
+from composition.config import ExplicitSettings
+from composition.storage import Storage
+from domain.identity import Role
+from domain.platforms import PlatformType
+
+
+async def test_memory_platform_connections_need_an_existing_user_as_the_foreign_key_does() -> None:
+    storage = Storage(settings=ExplicitSettings(database_url="memory"), metrics=object(), clock=object())
+    users, platforms = storage.users(), storage.platforms()
+    with pytest.raises(LookupError):
+        await platforms.add(999, "nobody's", PlatformType.MASTODON, "https://m.example")
+    user = await users.add("owner", Role.REVIEWER)
+    platform = await platforms.add(user.id, "mine", PlatformType.MASTODON, "https://m.example")
+    assert platform.user_id == user.id
