@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from tests.integration.hostile import NeverReader, RssWatch, ServerProcess, server_process
 
 GROWTH_LIMIT_MB = 30
@@ -157,3 +159,26 @@ async def test_repeated_namespace_connects_on_a_never_read_socket_are_cut_off(tm
         reader.close()
     _assert_bounded(server, watch, trips, f"repeated CONNECT, {reader.frames_sent} frames")
     assert "security event connect_flood" in server.log()
+
+
+async def test_a_polling_client_that_never_polls_is_dropped_at_its_outbound_budget(tmp_path: Path) -> None:
+    """The same budget over long-polling: events POSTed, answers never fetched by a GET."""
+    async with server_process(tmp_path, rate_limit_messages=10**9) as server:
+        session = await server.session("demo")
+        base = f"{server.url}/socket.io/?EIO=4&transport=polling"
+        statuses: list[int] = []
+        async with aiohttp.ClientSession() as http:
+            async with http.get(base) as opened:
+                sid = json.loads((await opened.text())[1:])["sid"]
+            auth = "40" + json.dumps({"session_id": session.id, "csrf_token": session.csrf_token})
+            batch = "\x1e".join([UNKNOWN] * 16).encode()  # the engine decodes at most 16 packets per POST
+            async with http.post(f"{base}&sid={sid}", data=auth.encode()) as answer:
+                statuses.append(answer.status)
+            for _ in range(200):  # 3,200 answers at most, against a budget of 1,000 packets
+                async with http.post(f"{base}&sid={sid}", data=batch) as answer:
+                    statuses.append(answer.status)
+                if answer.status != 200:
+                    break
+        log = server.log()
+    assert statuses[0] == 200 and statuses[-1] == 400, statuses
+    assert "security event slow_consumer" in log and "transport=polling" in log
