@@ -108,3 +108,27 @@ def test_the_vendored_renderer_is_the_pinned_npm_package() -> None:
         assert filecmp.cmp(VENDORED / vendored, PACKAGE / original, shallow=False), (
             f"run make vendor-asyncapi ({vendored})"
         )
+
+
+@pytest.mark.skipif(
+    not Path("/usr/bin/chromium").exists() or not (ROOT / "node_modules" / "playwright-core").is_dir(),
+    reason="Chromium or playwright-core missing: run .ci/browser.sh",
+)
+async def test_the_events_page_renders_in_chromium_without_a_cdn(sqlite_server: Server) -> None:
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [
+            "node",
+            str(ROOT / "tests" / "browser" / "events_page.mjs"),
+            sqlite_server.url,
+            str(ROOT / "artifacts" / "events-page.png"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["rendered"] and not report["errors"] and not report["requests"], report
