@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 UPSTREAM_PACKAGES = ("socketio", "engineio")
-OURS = "adapters"
+OURS = ("adapters", "composition", "entrypoints")  # every package of ours that may subclass upstream classes
 
 
 def normalised(source: str) -> str:
@@ -50,11 +50,16 @@ def _is_upstream(cls: type) -> bool:
 
 
 def _our_modules() -> Iterable[Any]:
-    package = importlib.import_module(OURS)
-    for info in pkgutil.walk_packages(package.__path__, OURS + "."):
-        if ".migrations" in info.name:
-            continue  # Alembic's env.py runs on import
-        yield importlib.import_module(info.name)
+    for name in OURS:
+        try:
+            package = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        yield package
+        for info in pkgutil.walk_packages(package.__path__, name + "."):
+            if ".migrations" in info.name:
+                continue  # Alembic's env.py runs on import
+            yield importlib.import_module(info.name)
 
 
 def discover_overrides() -> dict[str, str]:
