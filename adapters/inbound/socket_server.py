@@ -586,7 +586,7 @@ class SocketGateway:
 
     async def _on_connect(self, namespace: str, sid: str, environ: dict[str, Any], auth: Any) -> None:
         auth = auth if isinstance(auth, dict) else {}
-        session_id = _text(auth.get("session_id")) or self._cookie(environ)
+        session_id = _text(auth.get("session_id"), SESSION_ID_MAX) or self._cookie(environ)
         csrf_token = _text(auth.get("csrf_token"))
         ip = self.client_ip(environ)
         physical_id = self._sio.manager.eio_sid_from_sid(sid, namespace) or sid
@@ -669,5 +669,9 @@ class SocketGateway:
         return self._address.client_ip(str(peer), environ.get("HTTP_X_FORWARDED_FOR"))
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= 512 else None
+# auth.session_id may be a whole Flask session cookie (SESSION_SOURCE=flask): browsers keep up to 4096 bytes.
+SESSION_ID_MAX = 4096
+
+
+def _text(value: Any, limit: int = 512) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None

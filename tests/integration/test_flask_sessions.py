@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -284,3 +285,20 @@ async def test_the_session_cookie_is_found_beside_cookies_the_stdlib_parser_give
         assert answer["user_id"] == user_id
     finally:
         await raw.close()
+
+
+async def test_a_large_flask_session_cookie_works_in_auth_as_the_cli_sends_it(host: Host) -> None:
+    """`monitor` / `test connection --session-id` send the cookie in auth.session_id: whole, however big."""
+    user_id = host.app.add_user("ida", UserRole.VIEWER)
+    browser = host.app.app.test_client()
+    browser.set_cookie("session", host.app.login_cookie("ida"))
+    with browser.session_transaction() as stored:  # what the host app keeps in its session besides the login
+        stored["draft"] = os.urandom(1800).hex()
+    cookie = browser.get_cookie("session")
+    assert cookie is not None and 2000 < len(cookie.value) < 4096  # a browser keeps up to 4096 bytes
+    client = await host.server.client(Cookie(cookie.value, host.app.signed_csrf_token(cookie.value)))
+    try:
+        status = await client.call("request_caption_status", {})
+        assert status["user_id"] == user_id
+    finally:
+        await client.close()
