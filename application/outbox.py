@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from application.ports import Clock, Publisher, TokenSource, Transport
+from application.stamping import Stamp
 from domain.access import ADMIN_NAMESPACE, ADMIN_ROOM, USER_NAMESPACE, captions_room, personal_room
-from domain.messages import Payload, iso_utc
+from domain.messages import Payload
 
 
 class Outbox:
     def __init__(self, publisher: Publisher, transport: Transport, clock: Clock, tokens: TokenSource) -> None:
         self._publisher = publisher
         self._transport = transport
-        self._clock = clock
-        self._tokens = tokens
-
-    def stamp(self, payload: Payload, correlation_id: Any = None) -> Payload:
-        payload["timestamp"] = iso_utc(self._clock.now())
-        payload["message_id"] = self._tokens.message_id()
-        if correlation_id is not None:
-            payload["correlation_id"] = correlation_id
-        return payload
+        self.stamp = Stamp(clock, tokens)
 
     async def to_user(self, user_id: int, event: str, payload: Payload) -> Payload:
         """To every socket of the user on `/` (their personal room and their captions room)."""

@@ -224,4 +224,5 @@ def _guard_handshakes(container: Container, sio: Any) -> None:
         ClientAddress(settings.trusted_proxy_list),
         container.clock(),
         container.security(),
+        container.stamp(),
     )

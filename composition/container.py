@@ -124,6 +124,7 @@ class Container(containers.DeclarativeContainer):
     transport = delivery.transport
     publisher = delivery.publisher
     outbox = delivery.outbox
+    stamp = delivery.stamp
     registry = delivery.registry
     post_source = clients.post_source
     caption_generator = clients.caption_generator

@@ -23,6 +23,7 @@ from adapters.outbound.redis.recovery import RedisRecoveryStates
 from application.connections import ConnectionRegistry
 from application.outbox import Outbox
 from application.recovery import ConnectionRecovery, KeepRecoveryStates
+from application.stamping import Stamp
 from composition.config import Settings
 from composition.fleet import key
 
@@ -66,6 +67,7 @@ class Transport(containers.DeclarativeContainer):
         write_only=True,
         json=OrjsonModule,
     )
+    stamp = providers.Singleton(Stamp, clock, tokens)  # what the engine's own refusals are stamped with
     sio = providers.Singleton(
         create_socket_server,
         settings.provided.cors_origins,
@@ -74,6 +76,7 @@ class Transport(containers.DeclarativeContainer):
         manager,
         settings.provided.outbound_limits,
         providers.Callable(_server_class, settings),
+        stamp=stamp,
     )
     # Connection-state recovery: replayable events are numbered and logged; states by private id.
     recovery_mode = providers.Callable(lambda s: s.recovery_mode, settings)

@@ -29,6 +29,16 @@ def iso_utc(epoch_seconds: float) -> str:
     return f"{prefix}{milli:03d}Z"
 
 
+def stamp(payload: Payload, now: float, message_id: str, correlation_id: Any = None) -> Payload:
+    """The one stamp every server payload gets: when it was sent, its own id, and (on a reply) the id of what
+    it answers. Callers pass their injected clock's time and token source's id (see application/stamping.py)."""
+    payload["timestamp"] = iso_utc(now)
+    payload["message_id"] = message_id
+    if correlation_id is not None:
+        payload["correlation_id"] = correlation_id
+    return payload
+
+
 def error(err: DomainError, original_event: str | None, user_id: int | None) -> Payload:
     details: Payload = {"original_event": original_event, "user_id": user_id}
     details.update(err.details)

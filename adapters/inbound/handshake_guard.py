@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from aiohttp import web
 
 from adapters.inbound.client_address import ClientAddress
 from application.ports import Clock, RateLimitStore
 from application.security import SecurityEvents
+from application.stamping import Stamp
 from domain import events, messages
 from domain.errors import DomainError, ErrorCode
 from domain.rate_limit import RateRule
@@ -31,7 +31,9 @@ class HandshakeGuard:
         address: ClientAddress,
         clock: Clock,
         security: SecurityEvents | None,
+        stamp: Stamp,
     ) -> None:
+        self._stamp = stamp
         self._rates = rates
         self._rule = rule
         self._address = address
@@ -52,8 +54,7 @@ class HandshakeGuard:
             remaining=decision.remaining,
             reset_time=messages.iso_utc(decision.reset_at),
         )
-        payload = messages.error(err, "handshake", None)
-        payload["timestamp"] = messages.iso_utc(time.time())
+        payload = self._stamp(messages.error(err, "handshake", None))
         retry_after = max(1, int(decision.reset_at - self._clock.now() + 0.999))
         return web.json_response(
             {"event": events.ERROR, "data": payload}, status=429, headers={"Retry-After": str(retry_after)}

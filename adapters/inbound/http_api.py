@@ -185,8 +185,7 @@ class HttpApi:
 
     def _error(self, err: DomainError, request: web.Request, status: int | None = None) -> web.Response:
         payload = messages.error(err, f"{request.method} {request.path}", None)
-        payload["timestamp"] = messages.iso_utc(self._clock.now())
-        payload["message_id"] = self._tokens.message_id()
+        messages.stamp(payload, self._clock.now(), self._tokens.message_id())
         return json_response(status or STATUS_BY_CODE.get(err.code, 400), {"event": "error", "data": payload})
 
     async def _start_job(self, body: Any) -> tuple[int, dict[str, Any]]:

@@ -266,8 +266,7 @@ class _Pages:
             payload, event = messages.auth_error(err, self._login_url), events.AUTH_ERROR
         else:
             payload, event = messages.error(err, f"{request.method} {request.path}", None), events.ERROR
-        payload["timestamp"] = messages.iso_utc(self._clock.now())
-        payload["message_id"] = self._tokens.message_id()
+        messages.stamp(payload, self._clock.now(), self._tokens.message_id())
         status = _FORBIDDEN.get(err.code) or STATUS_BY_CODE.get(err.code, 400)
         response = json_response(status, {"event": event, "data": payload})
         response.headers["Cache-Control"] = "no-store"

@@ -64,8 +64,7 @@ class RefusalDelivery:
             payload, event = messages.connection_refused(err), events.ERROR
         payload["error_details"]["namespace"] = namespace
         payload["event"] = event
-        payload["timestamp"] = messages.iso_utc(self._clock.now())
-        payload["message_id"] = self._tokens.message_id()
+        messages.stamp(payload, self._clock.now(), self._tokens.message_id())
         return event, payload
 
     def refuse(self, err: DomainError, *, eio_sid: str, namespace: str, client_key: str) -> None:

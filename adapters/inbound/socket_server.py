@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
@@ -31,10 +30,12 @@ from adapters.inbound.outbound_budget import BudgetQueue, OutboundLimits
 from adapters.inbound.refusals import RefusalDelivery, client_key
 from adapters.observability import log_context
 from adapters.outbound.direct_delivery import DirectManager
+from adapters.outbound.system import SecureTokens, SystemClock
 from application.client_events import UNANSWERED, ClientEventGate
 from application.connect import ConnectClient, DisconnectClient
 from application.ports import Clock, TokenSource
 from application.security import SecurityEvents
+from application.stamping import Stamp
 from domain import events, messages
 from domain.access import ADMIN_NAMESPACE, USER_NAMESPACE
 from domain.errors import DomainError, ErrorCode
@@ -79,6 +80,7 @@ class GuardedServer(socketio.AsyncServer):
     # Runs after each CONNECT answer, on the client's read loop (the gateway delivers refusals there).
     after_connect: Callable[[str, str], Awaitable[None]] | None = None
     connect_timeout: float = 10.0
+    stamp: Stamp  # set by create_socket_server
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return GuardedEngine
@@ -151,10 +153,9 @@ class GuardedServer(socketio.AsyncServer):
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
         if sid is None:
             return
-        payload = messages.error(
-            DomainError(ErrorCode.INVALID_MESSAGE, "Binary attachments are not accepted"), None, None
+        payload = self.stamp(
+            messages.error(DomainError(ErrorCode.INVALID_MESSAGE, "Binary attachments are not accepted"), None, None)
         )
-        payload["timestamp"] = messages.iso_utc(time.time())
         await self.emit(events.ERROR, payload, to=sid, namespace=namespace)
 
     async def _transport_error(self, eio_sid: str) -> None:
@@ -166,7 +167,7 @@ class GuardedServer(socketio.AsyncServer):
             err = DomainError(ErrorCode.TRANSPORT_ERROR, "A packet could not be decoded and was dropped")
             payload = messages.error(err, None, None)
             payload["retry_possible"] = False
-            payload["timestamp"] = messages.iso_utc(time.time())
+            self.stamp(payload)
             await self.emit(events.ERROR, payload, to=sid, namespace=namespace)
 
     def _record(self, kind: str) -> None:
@@ -401,6 +402,7 @@ def create_socket_server(
     manager: socketio.AsyncManager | None = None,
     outbound: OutboundLimits | None = None,
     server_class: type[GuardedServer] | None = None,
+    stamp: Stamp | None = None,
 ) -> socketio.AsyncServer:
     server = (server_class or GuardedServer)(
         async_mode="aiohttp",
@@ -416,7 +418,8 @@ def create_socket_server(
         engineio_logger=_engine_logger(security),
     )
     server.security = security
-    server.eio.origin_policy = OriginPolicy(cors_origins, security)
+    server.stamp = server.eio.stamp = stamp or Stamp(SystemClock(), SecureTokens())
+    server.eio.origin_policy = OriginPolicy(cors_origins, security, server.stamp)
     server.eio.outbound = outbound or OutboundLimits()
     server.eio.security = security
     server.eio._async = {**server.eio._async, "websocket": GuardedWebSocket}
@@ -439,9 +442,10 @@ class OriginPolicy:
     Requests without an Origin header pass: they are not browsers, and Origin is not authentication.
     """
 
-    def __init__(self, allowed: list[str] | str, security: SecurityEvents | None) -> None:
+    def __init__(self, allowed: list[str] | str, security: SecurityEvents | None, stamp: Stamp) -> None:
         self._allowed = None if allowed == "*" else frozenset(allowed)
         self._security = security
+        self._stamp = stamp
 
     def refusal(self, origin: str | None) -> web.Response | None:
         if origin is None or self._allowed is None or origin in self._allowed:
@@ -451,8 +455,7 @@ class OriginPolicy:
                 "origin_refused", origin=origin[:200], fix="add it to SOCKETIO_CORS_ORIGINS if it is yours"
             )
         err = DomainError(ErrorCode.CORS_ORIGIN_NOT_ALLOWED, "Origin not in allowed CORS origins", origin=origin[:200])
-        payload = messages.error(err, "handshake", None)
-        payload["timestamp"] = messages.iso_utc(time.time())
+        payload = self._stamp(messages.error(err, "handshake", None))
         return web.json_response({"event": events.ERROR, "data": payload}, status=403)
 
 
@@ -467,6 +470,7 @@ class GuardedEngine(engineio.AsyncServer):
     outbound: OutboundLimits = OutboundLimits()
     security: SecurityEvents | None = None
     handshake_guard: HandshakeGuard | None = None
+    stamp: Stamp  # set by create_socket_server
 
     def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue[Any]:
         """Each socket's outgoing queue, bounded by the outbound budget (see outbound_budget.py)."""
@@ -481,7 +485,7 @@ class GuardedEngine(engineio.AsyncServer):
                     return refusal
             query = request.query
             if "j" in query:
-                return _no_jsonp()
+                return _no_jsonp(self.stamp)
             sid = query.get("sid")
             if sid is not None and (sock := self.sockets.get(sid)) is not None and sock.closed:
                 del self.sockets[sid]  # upstream's POST path would raise KeyError('Session is disconnected')
@@ -492,11 +496,10 @@ class GuardedEngine(engineio.AsyncServer):
         return await super().handle_request(*args, **kwargs)
 
 
-def _no_jsonp() -> web.Response:
+def _no_jsonp(stamp: Stamp) -> web.Response:
     """JSONP polling (`?j=`) is off: a <script> tag sends no Origin, so it would pass the origin check."""
     err = DomainError(ErrorCode.TRANSPORT_ERROR, "JSONP polling is not supported")
-    payload = messages.error(err, "handshake", None)
-    payload["timestamp"] = messages.iso_utc(time.time())
+    payload = stamp(messages.error(err, "handshake", None))
     return web.json_response({"event": events.ERROR, "data": payload}, status=400)
 
 
