@@ -12,6 +12,7 @@ from aiohttp import web
 from domain.health import ComponentHealth, Health
 
 log = logging.getLogger("vedfolnir.drain")
+RECONNECT_BATCH = 50
 
 
 class Drain:
@@ -74,20 +75,33 @@ class Drain:
             await asyncio.wait_for(self._stop_jobs(), timeout=max(self.remaining(), 0.1))
         except Exception:
             log.exception("draining: stopping the running jobs failed")
-        told = tell_clients_to_reconnect(self._sio)
-        log.info("draining: told %d connections to reconnect elsewhere", told)
+        told: set[int] = set()
+        # In batches: each connection's disconnect handling (slot release, recovery parking) takes a Redis
+        # connection, and 200 at once overflow redis-py's pool of 100 (seen: recovery states not parked).
+        while self.remaining() > 0:
+            batch = [sock for sock in list(sockets.values()) if not sock.closed and id(sock) not in told]
+            batch = batch[:RECONNECT_BATCH]
+            if not batch:
+                break
+            told.update(id(sock) for sock in batch)
+            tell_clients_to_reconnect(batch, self._sio)
+            await self._until(lambda batch=batch: all(sock.closed for sock in batch), "a batch to close", 1.0)
+        log.info("draining: told %d connections to reconnect elsewhere", len(told))
         await self._until(lambda: not sockets, "connections to close")
         log.info("draining: done, %d connections left", len(sockets))
 
-    async def _until(self, done: Callable[[], bool], what: str) -> None:
+    async def _until(self, done: Callable[[], bool], what: str, at_most: float | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + (at_most if at_most is not None else self.remaining())
         while not done():
-            if self.remaining() <= 0:
-                log.warning("draining: time is up waiting for %s", what)
+            if self.remaining() <= 0 or loop.time() >= give_up:
+                if at_most is None:
+                    log.warning("draining: time is up waiting for %s", what)
                 return
             await asyncio.sleep(0.02)
 
 
-def tell_clients_to_reconnect(sio: Any) -> int:
+def tell_clients_to_reconnect(batch: list[Any], sio: Any) -> int:
     """Ends every Engine.IO connection the way a restart would: no CLOSE packet, no Socket.IO disconnect.
 
     A WebSocket's writer gets its stop signal and closes the socket; a long-polling session is closed,
@@ -96,7 +110,7 @@ def tell_clients_to_reconnect(sio: Any) -> int:
     would tell them to stay away.
     """
     told = 0
-    for sock in list(sio.eio.sockets.values()):
+    for sock in batch:
         if sock.closed:
             continue
         told += 1
