@@ -42,13 +42,22 @@ UNANSWERED: Final = Unanswered.UNANSWERED
 # are dropped unanswered (counted, not logged): refusals must not be an amplifier.
 REFUSAL_QUIET_SECONDS = 1.0
 
-UseCase = Callable[[Connection, dict[str, Any]], Awaitable[Reply]]
+# A client event's use case: the caller's connection and the event's typed command (application/commands.py).
+UseCase = Callable[[Connection, Any], Awaitable[Reply]]
+
+
+def _fields(fields: dict[str, Any]) -> dict[str, Any]:
+    return fields
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
     schema: Mapping[str, Field]
     use_case: UseCase
+    command: Callable[[dict[str, Any]], Any] = _fields  # validated fields -> the use case's typed command
+
+    async def run(self, conn: Connection, data: Any) -> Reply:
+        return await self.use_case(conn, self.command(validate(self.schema, data)))
 
 
 class ClientEventGate:
@@ -120,7 +129,7 @@ class ClientEventGate:
             route = self._routes.get(name) if name is not None else None
             if route is None:
                 raise DomainError(ErrorCode.UNKNOWN_EVENT, "Unknown event", known_events=sorted(self._routes))
-            reply = await route.use_case(conn, validate(route.schema, data))
+            reply = await route.run(conn, data)
         except DomainError as err:
             if err.code is ErrorCode.MESSAGE_TOO_LARGE:
                 self._security.record("oversized_message", user_id=conn.user.id, event=name)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from application.client_events import Reply
+from application.commands import (
+    PauseCaptionGenerationCommand,
+    RequestCaptionStatusCommand,
+    ResumeCaptionGenerationCommand,
+)
 from application.connections import Connection
 from application.ports import Clock, JobRepository, JobSignals
 from domain import events, messages
@@ -18,8 +21,8 @@ class RequestCaptionStatus:
     def __init__(self, jobs: JobRepository) -> None:
         self._jobs = jobs
 
-    async def __call__(self, conn: Connection, data: dict[str, Any]) -> Reply:
-        user_id = data.get("user_id", conn.user.id)
+    async def __call__(self, conn: Connection, command: RequestCaptionStatusCommand) -> Reply:
+        user_id = conn.user.id if command.user_id is None else command.user_id
         check_user_scope(conn.user, user_id)
         job = await self._jobs.active_for_user(user_id) or await self._jobs.latest_for_user(user_id)
         return Reply(events.CAPTION_STATUS_RESPONSE, messages.caption_status(user_id, job))
@@ -32,8 +35,9 @@ class PauseCaptionGeneration:
         self._jobs = jobs
         self._clock = clock
 
-    async def __call__(self, conn: Connection, data: dict[str, Any]) -> Reply:
-        return await self.pause(conn.user, data.get("user_id", conn.user.id), data.get("reason"))
+    async def __call__(self, conn: Connection, command: PauseCaptionGenerationCommand) -> Reply:
+        user_id = conn.user.id if command.user_id is None else command.user_id
+        return await self.pause(conn.user, user_id, command.reason)
 
     async def pause(self, actor: User, user_id: int, reason: str | None) -> Reply:
         check_user_scope(actor, user_id)
@@ -50,8 +54,8 @@ class ResumeCaptionGeneration:
         self._signals = signals
         self._clock = clock
 
-    async def __call__(self, conn: Connection, data: dict[str, Any]) -> Reply:
-        return await self.resume(conn.user, data.get("user_id", conn.user.id))
+    async def __call__(self, conn: Connection, command: ResumeCaptionGenerationCommand) -> Reply:
+        return await self.resume(conn.user, conn.user.id if command.user_id is None else command.user_id)
 
     async def resume(self, actor: User, user_id: int) -> Reply:
         check_user_scope(actor, user_id)

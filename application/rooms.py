@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from application.client_events import Reply
+from application.commands import JoinRoomCommand, LeaveRoomCommand
 from application.connections import Connection
 from application.ports import Transport
 from domain import events, messages
@@ -15,8 +14,8 @@ class JoinRoom:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
-    async def __call__(self, conn: Connection, data: dict[str, Any]) -> Reply:
-        room = data["room_name"]
+    async def __call__(self, conn: Connection, command: JoinRoomCommand) -> Reply:
+        room = command.room_name
         check_room_access(conn.user, room)
         if room not in conn.rooms:
             await self._transport.enter_room(conn.sid, room, conn.namespace)
@@ -28,8 +27,8 @@ class LeaveRoom:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
-    async def __call__(self, conn: Connection, data: dict[str, Any]) -> Reply:
-        room = data["room_name"]
+    async def __call__(self, conn: Connection, command: LeaveRoomCommand) -> Reply:
+        room = command.room_name
         check_room_access(conn.user, room)
         await self._transport.leave_room(conn.sid, room, conn.namespace)
         conn.rooms = conn.rooms - {room}

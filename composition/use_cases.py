@@ -95,8 +95,14 @@ class UseCases(containers.DeclarativeContainer):
     )
     join_room = providers.Singleton(JoinRoom, transport.transport)
     leave_room = providers.Singleton(LeaveRoom, transport.transport)
+    # Each client event's use case, under the event's name (the table is application/routes.py).
     routes = providers.Singleton(
-        client_routes, join_room, leave_room, jobs.request_caption_status, jobs.pause, jobs.resume
+        client_routes,
+        join_room=join_room,
+        leave_room=leave_room,
+        request_caption_status=jobs.request_caption_status,
+        pause_caption_generation=jobs.pause,
+        resume_caption_generation=jobs.resume,
     )
     gate = providers.Singleton(
         ClientEventGate,

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from application.client_events import Route
+from application.client_events import Reply, Route
+from application.commands import PauseCaptionGenerationCommand
 from application.connections import Connection
+from application.routes import CLIENT_EVENTS, client_routes
 from domain.access import captions_room, personal_room
+from domain.events import CLIENT_EVENT_SCHEMAS
 from domain.identity import Role
 from tests.unit.twins import World, limits
 
@@ -110,3 +115,33 @@ async def test_the_message_rate_is_per_user_and_recovers_on_the_clock() -> None:
     world.clock.advance(60.001)
     again = await world.gate.handle(conn.sid, "request_caption_status", ({},))
     assert isinstance(again, dict) and again["is_active"] is False
+
+
+def test_the_routing_table_declares_every_client_event_of_the_reference_once() -> None:
+    names = [event.name for event in CLIENT_EVENTS]
+    assert len(names) == len(set(names))
+    assert set(names) == set(CLIENT_EVENT_SCHEMAS)
+
+
+def test_the_use_cases_are_bound_by_event_name_and_a_missing_or_unknown_one_is_refused() -> None:
+    world = World()
+    given = {name: route.use_case for name, route in world.routes.items()}
+    with pytest.raises(ValueError, match="missing for \\['join_room'\\]"):
+        client_routes(**{k: v for k, v in given.items() if k != "join_room"})
+    with pytest.raises(ValueError, match="unknown events \\['join_rooms'\\]"):
+        client_routes(**given, join_rooms=given["join_room"])
+
+
+async def test_each_use_case_receives_its_typed_command_not_the_raw_payload() -> None:
+    world = World()
+    conn = await connected(world)
+    seen: list[object] = []
+
+    async def spy(conn: Connection, command: object) -> Reply:
+        seen.append(command)
+        return Reply("caption_status_response", {})
+
+    pause = replace(world.routes["pause_caption_generation"], use_case=spy)
+    world.gate._routes = {**world.routes, "pause_caption_generation": pause}
+    await world.gate.handle(conn.sid, "pause_caption_generation", ({"reason": "tea"},))
+    assert seen == [PauseCaptionGenerationCommand(user_id=None, reason="tea")]

@@ -8,6 +8,7 @@ import asyncio
 
 from adapters.outbound.demo.posts import DemoPostSource
 from adapters.outbound.memory.platforms import InMemoryPlatformRepository
+from application.commands import PauseCaptionGenerationCommand, ResumeCaptionGenerationCommand
 from application.connections import Connection
 from application.job_control import PauseCaptionGeneration, ResumeCaptionGeneration
 from application.ports import GeneratedCaption
@@ -67,7 +68,7 @@ class PausingGenerator:
         self.calls += 1
         if self.calls == self._pause_at:
             conn = Connection("s", "e", "/", self._user, "session", None, 0)
-            await self._pause(conn, {"reason": "lunch"})
+            await self._pause(conn, PauseCaptionGenerationCommand(reason="lunch"))
         return GeneratedCaption(f"Caption {self.calls}.", 0.9, 0.5)
 
 
@@ -105,7 +106,7 @@ async def test_a_paused_runner_parks_through_any_number_of_rechecks_and_resume_c
         assert stored is not None and stored.status is JobStatus.PAUSED
 
         conn = Connection("s", "e", "/", alice, "session", None, 0)
-        await ResumeCaptionGeneration(world.jobs, signals, world.clock)(conn, {})
+        await ResumeCaptionGeneration(world.jobs, signals, world.clock)(conn, ResumeCaptionGenerationCommand())
         await asyncio.wait_for(run, 5)
     finally:
         run.cancel()

@@ -101,11 +101,11 @@ class World:
         self.disconnect = DisconnectClient(self.registry, self.slots, self.outbox)
         self.end_connections = EndConnections(self.registry, self.transport, self.outbox, "/login")
         self.routes = client_routes(
-            JoinRoom(self.transport),
-            LeaveRoom(self.transport),
-            RequestCaptionStatus(self.jobs),
-            PauseCaptionGeneration(self.jobs, self.clock),
-            ResumeCaptionGeneration(self.jobs, self.signals, self.clock),
+            join_room=JoinRoom(self.transport),
+            leave_room=LeaveRoom(self.transport),
+            request_caption_status=RequestCaptionStatus(self.jobs),
+            pause_caption_generation=PauseCaptionGeneration(self.jobs, self.clock),
+            resume_caption_generation=ResumeCaptionGeneration(self.jobs, self.signals, self.clock),
         )
         self.gate = ClientEventGate(
             self.registry,
