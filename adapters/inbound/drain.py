@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -85,7 +86,7 @@ class Drain:
                 break
             told.update(id(sock) for sock in batch)
             tell_clients_to_reconnect(batch, self._sio)
-            await self._until(lambda batch=batch: all(sock.closed for sock in batch), "a batch to close", 1.0)
+            await self._until(partial(_all_closed, batch), "a batch to close", 1.0)
         log.info("draining: told %d connections to reconnect elsewhere", len(told))
         await self._until(lambda: not sockets, "connections to close")
         log.info("draining: done, %d connections left", len(sockets))
@@ -99,6 +100,10 @@ class Drain:
                     log.warning("draining: time is up waiting for %s", what)
                 return
             await asyncio.sleep(0.02)
+
+
+def _all_closed(batch: list[Any]) -> bool:
+    return all(sock.closed for sock in batch)
 
 
 def tell_clients_to_reconnect(batch: list[Any], sio: Any) -> int:
