@@ -58,6 +58,11 @@ class RefusalDelivery:
         """The event name and its payload (standard envelope, `event` inside too) for a refused connect."""
         if err.code is ErrorCode.AUTH_REQUIRED:
             payload, event = messages.auth_required(self._login_url, "connect"), events.AUTH_REQUIRED
+        elif err.code is ErrorCode.CORS_CREDENTIALS_ERROR:
+            # No cookie at all, so no session, whatever the cause: signed out (Flask deletes an emptied
+            # session cookie), expired, or a page whose client lacks withCredentials. auth_required lets
+            # the reference's redirect-to-login run; the code tells a developer the other cause.
+            payload, event = messages.auth_error(err, self._login_url, "connect"), events.AUTH_REQUIRED
         elif err.code in (ErrorCode.AUTH_INVALID_SESSION, ErrorCode.AUTH_INSUFFICIENT_PRIVILEGES):
             payload, event = messages.auth_error(err, self._login_url, "connect"), events.AUTH_ERROR
         else:

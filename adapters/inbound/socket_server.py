@@ -599,7 +599,7 @@ class SocketGateway:
                 if origin is not None:
                     raise DomainError(
                         ErrorCode.CORS_CREDENTIALS_ERROR,
-                        "This cross-origin request carried no cookies: connect with withCredentials: true",
+                        "This cross-origin request carried no cookies: sign in, or connect with withCredentials: true",
                         origin=origin[:200],
                     )
             proven = origin_proven(environ, self._csrf_mode, self._allowed_origins)

@@ -181,6 +181,17 @@ try {
   await auth.evaluate(() => testWebSocketAuth());
   await logged(auth, "✅ Authentication required (expected)");
   say("logged_out_gets_auth_required");
+  // A host that calls session.clear() on logout makes Flask delete the cookie: the browser then sends no
+  // cookie at all, and the reference's auth_required handler must still run (error_code says why).
+  await userContext.clearCookies();
+  const requiredBefore = consoleLines.get(auth).filter((l) => l.includes("Authentication required")).length;
+  await auth.evaluate(() => testWebSocketAuth());
+  const deadline = Date.now() + WAIT;
+  while (consoleLines.get(auth).filter((l) => l.includes("Authentication required")).length <= requiredBefore) {
+    if (Date.now() > deadline) throw new Error(`no auth_required without cookies: ${JSON.stringify(consoleLines.get(auth))}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  say("no_cookie_gets_auth_required");
 
   // --- Deactivating the user: the reference's auth_error handler sends the page to /login, and the
   //     client-setup page's reconnect-on-server-disconnect ends in a refusal it does not retry.
