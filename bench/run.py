@@ -393,7 +393,10 @@ def main() -> None:
         for check in scenario.checks:
             if check.subject not in values or check.baseline not in values:
                 continue
-            compared = check.compare(values[check.subject], values[check.baseline])
+            # Paired per repeat (the servers of one repeat ran back to back), then the median: a load
+            # spike from outside then spoils one pair, not the comparison of two independent medians.
+            pairs = zip(runs[check.subject], runs[check.baseline], strict=True)
+            compared = statistics.median(check.compare(a["value"], b["value"]) for a, b in pairs)
             checks.append(
                 {
                     "check": check.label,
@@ -403,9 +406,18 @@ def main() -> None:
                     "pass": check.passes(compared),
                 }
             )
+        # Server CPU per unit of work, where the client measured it: steadier than a throughput on a busy machine.
+        cpu_key = next((k for k in runs[impls[0]][0] if k.startswith("cpu_us_per_")), None)
+        cpu = {impl: statistics.median(r[cpu_key] for r in rs) for impl, rs in runs.items()} if cpu_key else {}
+        for c in checks:
+            subject, baseline = c["check"].split(" ")[0], c["check"].split(" ")[-1]
+            if cpu and subject in cpu and baseline in cpu and cpu[baseline] > 0:
+                c["cpu_ratio"] = cpu[subject] / cpu[baseline]
         report["scenarios"][scenario.name] = {
             "description": scenario.description,
             "unit": runs[impls[0]][0]["unit"],
+            "cpu_key": cpu_key,
+            "cpu": cpu,
             "values": values,
             "checks": checks,
             "runs": runs,
@@ -414,7 +426,10 @@ def main() -> None:
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
 
     print()
-    header = f"{'scenario':<18} {'unit':<18} {'bare':>9} {'ours':>9} {'other':>22}  {'check':<22} {'ratio':>7} {'target':>8}  result"
+    header = (
+        f"{'scenario':<18} {'unit':<18} {'bare':>9} {'ours':>9} {'other':>22}  {'check':<22} {'ratio':>7}"
+        f" {'target':>8}  {'result':<11} {'cpu/unit ratio':>14}"
+    )
     print(header)
     print("-" * len(header))
     for name, s in report["scenarios"].items():
@@ -429,7 +444,8 @@ def main() -> None:
                 if i == 0
                 else " " * 81
             )
-            print(f"{lead}  {c['check']:<22} {c['value']:7.2f} {c['wanted']:>8}  {verdict}")
+            cpu_ratio = f"{c['cpu_ratio']:14.2f}" if "cpu_ratio" in c else f"{'':>14}"
+            print(f"{lead}  {c['check']:<22} {c['value']:7.2f} {c['wanted']:>8}  {verdict:<11} {cpu_ratio}")
     m = report["machine"]
     print(
         f"\nPython {m['python']}, python-socketio {m['python-socketio']}, python-engineio {m['python-engineio']},"

@@ -43,7 +43,7 @@ class FrameCork:
         if self._writer.transport is self:
             self._writer.transport = self._real
         if self._buffer:
-            data = b"".join(self._buffer)
+            data = self._buffer[0] if len(self._buffer) == 1 else b"".join(self._buffer)
             self._buffer.clear()
             self._buffered = 0
             if not self._real.is_closing():
@@ -56,19 +56,16 @@ class FrameCork:
             return False
         if real.is_closing() or real.get_write_buffer_size() or self._buffered > MAX_DIRECT_BYTES:
             return False
-        data = _utf8(text)
-        size = len(data)
-        if size < 126:
-            header = bytes((0x81, size))
-        elif size < 65536:
-            header = b"\x81\x7e" + size.to_bytes(2, "big")
-        else:
-            header = b"\x81\x7f" + size.to_bytes(8, "big")
-        self._buffer.append(header + data)
-        self._buffered += size
+        frame = _text_frame(text)
+        self._buffer.append(frame)
+        self._buffered += len(frame)
         if not self._scheduled:
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._end_of_turn)
+            loop = asyncio.get_running_loop()
+            if _scheduled_on[0] is not loop:
+                _scheduled_on[0] = loop
+                loop.call_soon(_end_of_turn)
+            _due.append(self)
         return True
 
     def _end_of_turn(self) -> None:
@@ -86,13 +83,35 @@ class FrameCork:
         return bool(self._real.is_closing())
 
 
-# The text written last and its UTF-8 bytes: a broadcast writes one text to every socket in turn.
+# Corks with frames waiting for the end of this loop turn: one callback for all (a broadcast reaches many).
+_due: list[FrameCork] = []
+_scheduled_on: list[asyncio.AbstractEventLoop | None] = [None]  # the loop whose callback will run them
+
+
+def _end_of_turn() -> None:
+    _scheduled_on[0] = None
+    due = _due[:]
+    _due.clear()
+    for cork in due:
+        cork._end_of_turn()
+
+
+# The text written last and its frame (header + UTF-8): a broadcast writes one text to every socket in turn.
 _last: list[tuple[str | None, bytes]] = [(None, b"")]
 
 
-def _utf8(text: str) -> bytes:
-    last_text, last_bytes = _last[0]
-    if last_text is not text:
-        last_bytes = text.encode()
-        _last[0] = (text, last_bytes)
-    return last_bytes
+def _text_frame(text: str) -> bytes:
+    last_text, frame = _last[0]
+    if last_text is text:
+        return frame
+    data = text.encode()
+    size = len(data)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 65536:
+        header = b"\x81\x7e" + size.to_bytes(2, "big")
+    else:
+        header = b"\x81\x7f" + size.to_bytes(8, "big")
+    frame = header + data
+    _last[0] = (text, frame)
+    return frame
