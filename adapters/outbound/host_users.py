@@ -3,8 +3,8 @@
 Jobs, platform connections and reviews are keyed by user id, and our own `users` table is the target of
 their foreign keys. So the first time a host user is looked up by id or name, a row with the same id is
 put in our table (`host:{id}`, an anchor only: name, role and `is_active` are always read from the host).
-Users added here (`users add`, the demo seed) still go to our table; a name the host does not know is
-looked up there too, so the demo seed stays idempotent.
+Users added here (`users add`, the demo seed) go to our table only and are never found by name: their
+ids may be host users' ids, so `platforms add NAME` only ever names a host user.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class HostUserDirectory:
     async def get_by_username(self, username: str) -> User | None:
         found = list((await self._read(host_users.c.username == username)).values())
         if not found:
-            return await self._own.get_by_username(username)
+            return None  # never one of our own rows: its id may be a host user's
         await self._anchor(found[0])
         return found[0]
 
@@ -54,7 +54,9 @@ class HostUserDirectory:
         return found
 
     async def add(self, username: str, role: Role, active: bool = True) -> User:
-        return await self._own.add(username, role, active)
+        """Our own row (the demo seed, `users add`); added once per name, so the demo seed stays idempotent."""
+        existing = await self._own.get_by_username(username)
+        return existing if existing is not None else await self._own.add(username, role, active)
 
     async def set_active(self, user_id: int, active: bool) -> None:
         await self._own.set_active(user_id, active)  # the host's table is the host's to change

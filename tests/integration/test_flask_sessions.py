@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import bootstrap
 from tests.integration.databases import fresh_postgres_database
 from tests.integration.flask_host import HostApp, UserRole
 from tests.integration.harness import Server, serve, settings_for
+from tests.integration.processes import SCRIPT, child_env, cli
 from tests.integration.rawio import RawSocket
 from tests.integration.test_caption_engine import api
 
@@ -264,6 +266,26 @@ async def test_host_users_get_platforms_and_jobs_by_their_host_ids(host_db: tupl
                 assert status == 404 and nobody["data"]["error_code"] == "NOT_FOUND"
             finally:
                 await client.close()
+        # The CLI names users as the host does; our own rows (the demo seed's "demo") are no one's name.
+        env = {
+            "DATABASE_URL": settings.database_url,
+            "SESSION_SOURCE": "flask",
+            "FLASK_SECRET_KEY": SECRET,
+            "HOST_DATABASE_URL": host_db[1],
+        }
+        added = await asyncio.to_thread(
+            cli, env, "platforms", "add", "cat", "--name", "Cat 2", "--url", "https://pixelfed.example.com"
+        )
+        assert added["user_id"] == cat
+        refused = await asyncio.to_thread(
+            subprocess.run,
+            [str(SCRIPT), "platforms", "add", "demo", "--name", "x", "--url", "https://pixelfed.example.com"],
+            env=child_env(env),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode == 1 and "no such user: demo" in refused.stderr, refused.stderr
     finally:
         app.engine.dispose()
 
