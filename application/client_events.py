@@ -14,6 +14,7 @@ from application.connect import EndConnections
 from application.connections import Connection, ConnectionRegistry
 from application.limits import Limits, message_key
 from application.outbox import Outbox
+from application.port_errors import PortError
 from application.ports import Clock, RateLimitStore
 from application.security import SecurityEvents
 from domain import events, messages
@@ -136,6 +137,8 @@ class ClientEventGate:
             elif err.code in (ErrorCode.INVALID_MESSAGE, ErrorCode.UNKNOWN_EVENT):
                 self._security.record("invalid_message", user_id=conn.user.id, event=name, code=err.code.value)
             return await self._refuse(conn, err, name, correlation_id)
+        except PortError as exc:  # the port's taxonomy, mapped once here for every socket event
+            return await self._refuse(conn, exc.refusal(), name, correlation_id)
         except Exception:
             log.exception("event %s failed", name)
             internal = DomainError(ErrorCode.INTERNAL_ERROR, "The server could not handle this event")

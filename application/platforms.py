@@ -10,6 +10,8 @@ from application.ports import (
     PlatformRepository,
     PlatformUnavailable,
     PlatformVerifier,
+    Unavailable,
+    UnitOfWork,
     UserRepository,
 )
 from domain import events, messages
@@ -27,9 +29,11 @@ class ConnectPlatform:
         users: UserRepository,
         platforms: PlatformRepository,
         credentials: PlatformCredentials,
+        unit_of_work: UnitOfWork,
         verifier: PlatformVerifier | None = None,
         outbox: Outbox | None = None,
     ) -> None:
+        self._unit_of_work = unit_of_work
         self._users = users
         self._platforms = platforms
         self._credentials = credentials
@@ -46,20 +50,34 @@ class ConnectPlatform:
             fields["access_token"],
         )
 
-    async def __call__(
-        self, user_id: int, name: str, platform_type: PlatformType, instance_url: str, access_token: str
+    async def for_username(
+        self, username: str, name: str, platform_type: PlatformType, instance_url: str, access_token: str | None
     ) -> PlatformConnection:
+        """The CLI's way in: the user by name."""
+        user = await self._users.get_by_username(username)
+        if user is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "No such user", username=username)
+        return await self(user.id, name, platform_type, instance_url, access_token)
+
+    async def __call__(
+        self, user_id: int, name: str, platform_type: PlatformType, instance_url: str, access_token: str | None
+    ) -> PlatformConnection:
+        """`access_token` None: the connection only (the CLI's `platforms add` without --token), not verified."""
         user = await self._users.get(user_id)
         if user is None:
             raise DomainError(ErrorCode.NOT_FOUND, "No such user", user_id=user_id)
-        try:
-            self._credentials.check_ready()
-        except ValueError as exc:  # no key configured: refuse rather than keep a token in the clear
-            raise DomainError(ErrorCode.PLATFORM_CONNECTION_ERROR, str(exc)) from None
-        platform = await self._platforms.add(user_id, name, platform_type, instance_url.rstrip("/"))
-        await self._credentials.store(platform.id, access_token)
-        if self._verifier is None:
+        if access_token is not None:
+            try:
+                self._credentials.check_ready()
+            except Unavailable as exc:  # no key configured: refuse rather than keep a token in the clear
+                raise DomainError(ErrorCode.PLATFORM_CONNECTION_ERROR, exc.message) from None
+        async with self._unit_of_work.transaction():  # never a connection without the token it was given
+            platform = await self._platforms.add(user_id, name, platform_type, instance_url.rstrip("/"))
+            if access_token is not None:
+                await self._credentials.store(platform.id, access_token)
+        if access_token is None or self._verifier is None:
             return platform
+        # asked outside the transaction: no database transaction is held across a call to the instance
         status = PlatformStatus.CONNECTED
         try:
             await self._verifier.verify(platform)

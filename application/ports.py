@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from application.port_errors import Conflict as Conflict
+from application.port_errors import NotFound as NotFound
+from application.port_errors import PortError as PortError
+from application.port_errors import Unavailable as Unavailable
 from domain.errors import DomainError, ErrorCode
 from domain.health import ComponentHealth
 from domain.identity import Role, Session, User
@@ -85,11 +90,19 @@ class PlatformRepository(Protocol):
         ...
 
 
+class UnitOfWork(Protocol):
+    """One transaction around several port writes: inside `transaction()`, the writes of the repositories
+    built on the same store commit together or, if the block raises, none of them does. A block inside
+    another joins it. Never hold one across a network call to something else (a platform, Ollama)."""
+
+    def transaction(self) -> AbstractAsyncContextManager[None]: ...
+
+
 class PlatformCredentials(Protocol):
     """Access tokens of platform connections, stored encrypted."""
 
     def check_ready(self) -> None:
-        """Raises ValueError (saying what to configure) if tokens cannot be stored now."""
+        """Raises Unavailable (not retryable, saying what to configure) if tokens cannot be stored now."""
         ...
 
     async def store(self, platform_id: int, token: str) -> None: ...
@@ -269,13 +282,11 @@ class HealthProbe(Protocol):
     async def check(self) -> ComponentHealth: ...
 
 
-class PlatformUnavailable(Exception):
+class PlatformUnavailable(Unavailable):
     """The platform could not be reached (`unreachable`: timed out, refused, 5xx) or refused the credentials."""
 
     def __init__(self, message: str, retry_possible: bool = True, unreachable: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry_possible = retry_possible
+        super().__init__(message, retry_possible)
         self.unreachable = unreachable
 
 

@@ -18,6 +18,7 @@ from adapters.outbound.memory.jobs import InMemoryJobRepository
 from adapters.outbound.memory.platforms import InMemoryPlatformRepository
 from adapters.outbound.memory.reviews import InMemoryReviewRepository
 from adapters.outbound.memory.sessions import InMemorySessionRepository
+from adapters.outbound.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.outbound.memory.users import InMemoryUserRepository
 from adapters.outbound.session_cache import CachedSessionSource
 from adapters.outbound.sql.credentials import SqlPlatformCredentials
@@ -27,6 +28,7 @@ from adapters.outbound.sql.jobs import SqlJobRepository
 from adapters.outbound.sql.platforms import SqlPlatformRepository
 from adapters.outbound.sql.reviews import SqlReviewRepository
 from adapters.outbound.sql.sessions import SqlSessionRepository
+from adapters.outbound.sql.unit_of_work import SqlUnitOfWork
 from adapters.outbound.sql.users import SqlUserRepository
 from adapters.outbound.stored_sessions import StoredSessionSource
 from composition.config import MEMORY, Settings
@@ -113,6 +115,12 @@ class Storage(containers.DeclarativeContainer):
         backend,
         memory=providers.Singleton(InMemoryPlatformCredentials, cipher),
         sql=providers.Singleton(SqlPlatformCredentials, engine, cipher),
+    )
+    # One transaction around writes to several repositories (ConnectPlatform: the connection and its token).
+    unit_of_work = providers.Selector(
+        backend,
+        memory=providers.Singleton(InMemoryUnitOfWork, platforms, credentials),
+        sql=providers.Singleton(SqlUnitOfWork, engine),
     )
     health_probes = providers.Selector(
         backend, memory=providers.List(), sql=providers.List(providers.Singleton(SqlHealthProbe, engine))

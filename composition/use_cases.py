@@ -129,7 +129,13 @@ class UseCases(containers.DeclarativeContainer):
         clients.service_probes,
     )
     connect_platform = providers.Singleton(
-        ConnectPlatform, storage.users, storage.platforms, storage.credentials, clients.post_source, outbox
+        ConnectPlatform,
+        storage.users,
+        storage.platforms,
+        storage.credentials,
+        storage.unit_of_work,
+        clients.post_source,
+        outbox,
     )
     system_status = providers.Singleton(
         PublishSystemStatus,

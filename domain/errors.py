@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_EVENT = "UNKNOWN_EVENT"
     MESSAGE_TOO_LARGE = "MESSAGE_TOO_LARGE"
     NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"  # a write that would break a uniqueness rule (application/port_errors.py)
     NO_ACTIVE_JOB = "NO_ACTIVE_JOB"
     JOB_ALREADY_ACTIVE = "JOB_ALREADY_ACTIVE"
     INVALID_JOB_STATE = "INVALID_JOB_STATE"

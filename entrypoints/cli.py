@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -16,10 +17,11 @@ from adapters.inbound import cli_tools
 from adapters.inbound.cli import parser, print_result
 from adapters.inbound.logging_setup import configure_logging
 from adapters.outbound.crypto import TokenCipher
+from application.port_errors import refusal_of
 from composition.config import Settings
 from composition.container import Container, build_container
 from composition.lifecycle import running, upgrade_database
-from domain.errors import DomainError
+from domain.errors import DomainError, ErrorCode
 from domain.identity import Role
 from domain.platforms import PlatformType
 from entrypoints.serve import serve
@@ -46,8 +48,13 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(cli_tools.run(args, settings))
     try:
         return asyncio.run(_run_command(settings, args))
-    except DomainError as err:
-        print(json.dumps({"error_code": err.code.value, "error_message": err.message, **err.details}), file=sys.stderr)
+    except Exception as exc:  # every refusal or failure is the JSON error the README promises, never a traceback
+        refusal = refusal_of(exc)
+        if refusal is None:
+            logging.getLogger("vedfolnir.cli").exception("%s %s failed", args.command, args.action)
+            refusal = DomainError(ErrorCode.INTERNAL_ERROR, "The command failed; the log says why")
+        answer = {"error_code": refusal.code.value, "error_message": refusal.message, **refusal.details}
+        print(json.dumps(answer), file=sys.stderr)
         return 1
 
 
@@ -77,14 +84,10 @@ async def _run_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _add_platform(container: Container, args: argparse.Namespace) -> Any:
-    user = await container.users().get_by_username(args.username)
-    if user is None:
-        print(f"no such user: {args.username}", file=sys.stderr)
-        return False
-    if args.token is None:
-        return await container.platforms().add(user.id, args.name, PlatformType(args.type), args.url)
     token = sys.stdin.readline().strip() if args.token == "-" else args.token
-    return await container.connect_platform()(user.id, args.name, PlatformType(args.type), args.url, token)
+    return await container.connect_platform().for_username(
+        args.username, args.name, PlatformType(args.type), args.url, token
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from adapters.inbound.bodies import read_whole
 from application.job_admin import CancelCaptionJob, GetCaptionJob
 from application.notifications import NotifyAdmins, NotifyUser, RaiseAdminAlert
 from application.platforms import ConnectPlatform
+from application.port_errors import PortError
 from application.ports import Clock, HealthProbe, TokenSource
 from application.review import ReviewCaptions, ReviewQueue
 from application.sessions import IssueSession, RevokeSession
@@ -32,6 +33,7 @@ STATUS_BY_CODE = {
     ErrorCode.AUTH_INVALID_SESSION: 401,
     ErrorCode.AUTH_INSUFFICIENT_PRIVILEGES: 403,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CONFLICT: 409,
     ErrorCode.JOB_ALREADY_ACTIVE: 409,
     ErrorCode.INVALID_JOB_STATE: 409,
     ErrorCode.NO_ACTIVE_JOB: 409,
@@ -303,6 +305,8 @@ async def respond(
         status, payload = await run(request)
     except DomainError as err:
         return error(err, request)
+    except PortError as exc:  # the port's taxonomy, mapped once here for every HTTP call
+        return error(exc.refusal(), request)
     except Exception:
         log.exception("HTTP %s %s failed", request.method, request.path)
         return error(DomainError(ErrorCode.INTERNAL_ERROR, "The server could not handle this request"), request)

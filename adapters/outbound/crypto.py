@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from application.ports import PlatformUnavailable
+from application.ports import PlatformUnavailable, Unavailable
 
 
 class TokenCipher:
@@ -19,7 +19,7 @@ class TokenCipher:
 
     def encrypt(self, token: str) -> str:
         if self._fernet is None:
-            raise ValueError("PLATFORM_TOKEN_KEY is not set: platform tokens cannot be stored")
+            raise Unavailable("PLATFORM_TOKEN_KEY is not set: platform tokens cannot be stored", False)
         return self._fernet.encrypt(token.encode()).decode()
 
     def decrypt(self, ciphertext: str) -> str:

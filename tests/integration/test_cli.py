@@ -56,3 +56,28 @@ def test_cli_refuses_unknown_users_with_a_clear_message(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert '"error_code": "NOT_FOUND"' in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cli_errors_are_json_on_stderr_for_unknown_users_platform_owners_and_taken_names(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    from tests.integration.processes import SCRIPT, child_env
+
+    env = child_env({"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"})
+
+    def refused(*args: str) -> dict[str, object]:
+        done = subprocess.run([str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        answer: dict[str, object] = json.loads(done.stderr.strip().splitlines()[-1])
+        return answer
+
+    cli(env, "db", "upgrade")
+    # through ConnectPlatform (no direct repository write, no plain-text "no such user" line any more)
+    nobody = refused("platforms", "add", "nobody", "--name", "N", "--url", "https://pix.example")
+    assert nobody["error_code"] == "NOT_FOUND" and nobody["username"] == "nobody"
+    cli(env, "users", "add", "carol")
+    assert refused("users", "add", "carol")["error_code"] == "INVALID_MESSAGE"  # taken
+    assert refused("users", "add", "c\u00e4rol")["error_code"] == "INVALID_MESSAGE"  # not ASCII: one username rule
+    added = cli(env, "platforms", "add", "carol", "--name", "Pix", "--url", "https://pix.example")
+    assert added["user_id"] == 1 and added["status"] == "disconnected"

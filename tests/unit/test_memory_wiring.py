@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from application.port_errors import NotFound
 from composition.config import ExplicitSettings
 from composition.storage import Storage
 from domain.identity import Role
@@ -13,7 +14,7 @@ from domain.platforms import PlatformType
 async def test_memory_platform_connections_need_an_existing_user_as_the_foreign_key_does() -> None:
     storage = Storage(settings=ExplicitSettings(database_url="memory"), metrics=object(), clock=object())
     users, platforms = storage.users(), storage.platforms()
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound):
         await platforms.add(999, "nobody's", PlatformType.MASTODON, "https://m.example")
     user = await users.add("owner", Role.REVIEWER)
     platform = await platforms.add(user.id, "mine", PlatformType.MASTODON, "https://m.example")

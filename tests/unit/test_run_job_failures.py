@@ -12,6 +12,7 @@ from adapters.outbound.demo.posts import DemoPostSource
 from adapters.outbound.memory.credentials import InMemoryPlatformCredentials
 from adapters.outbound.memory.platforms import InMemoryPlatformRepository
 from adapters.outbound.memory.signals import LocalJobSignals
+from adapters.outbound.memory.unit_of_work import InMemoryUnitOfWork
 from application.platforms import ConnectPlatform, TrackPlatformReachability
 from application.ports import GeneratedCaption, PlatformUnavailable
 from application.run_job import RunCaptionJob
@@ -157,7 +158,8 @@ async def test_adding_a_platform_stores_and_tells_what_the_instance_said(
     platforms = InMemoryPlatformRepository()
     user = await world.user("alice")
     credentials = InMemoryPlatformCredentials(TokenCipher(TokenCipher.new_key()))
-    connect = ConnectPlatform(world.users, platforms, credentials, Verifier(error), world.outbox)
+    uow = InMemoryUnitOfWork(platforms, credentials)
+    connect = ConnectPlatform(world.users, platforms, credentials, uow, Verifier(error), world.outbox)
     added = await connect(user.id, "Pix", PlatformType.PIXELFED, "https://pix.example/", "token")
     assert added.status is status and (await platforms.get(added.id)) == added
     (told,) = world.publisher.events("platform_connection_status")

@@ -15,6 +15,14 @@ class InMemoryPlatformCredentials:
     def check_ready(self) -> None:
         self._cipher.encrypt("")
 
+    def snapshot(self) -> dict[int, str]:
+        """For InMemoryUnitOfWork."""
+        return dict(self._ciphertexts)
+
+    def restore(self, state: dict[int, str]) -> None:
+        self._ciphertexts.clear()
+        self._ciphertexts.update(state)
+
     async def store(self, platform_id: int, token: str) -> None:
         self._ciphertexts[platform_id] = self._cipher.encrypt(token)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+from application.port_errors import Conflict, NotFound
 from application.ports import JobAlreadyActive
 from domain.jobs import ACTIVE_STATUSES, CaptionJob, CaptionResult, JobStatus
 
@@ -29,7 +30,7 @@ class InMemoryJobRepository:
 
     async def add(self, job: CaptionJob) -> None:
         if job.id in self._jobs:
-            raise ValueError(f"a job with id {job.id!r} exists")
+            raise Conflict(f"a job with id {job.id!r} exists")
         if job.status in ACTIVE_STATUSES and self._active(job.user_id) is not None:
             raise JobAlreadyActive(job.user_id)
         self._jobs[job.id] = replace(job)
@@ -68,7 +69,7 @@ class InMemoryJobRepository:
         results = self._results.get(job.id)
         stored = self._jobs.get(job.id)
         if results is None or stored is None:
-            raise LookupError(f"no job {job.id!r}")
+            raise NotFound(f"no job {job.id!r}")
         if stored.status not in ACTIVE_STATUSES:
             return False
         if result.post_id in results:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+from application.port_errors import NotFound
 from application.ports import UserRepository
 from domain.platforms import PlatformConnection, PlatformStatus, PlatformType
 
@@ -15,6 +16,15 @@ class InMemoryPlatformRepository:
         self._users = users
         self._platforms: dict[int, PlatformConnection] = {}
         self._next_id = 1
+
+    def snapshot(self) -> tuple[dict[int, PlatformConnection], int]:
+        """For InMemoryUnitOfWork (connections are frozen: a shallow copy is a snapshot)."""
+        return dict(self._platforms), self._next_id
+
+    def restore(self, state: tuple[dict[int, PlatformConnection], int]) -> None:
+        self._platforms.clear()
+        self._platforms.update(state[0])
+        self._next_id = state[1]
 
     async def get(self, platform_id: int) -> PlatformConnection | None:
         return self._platforms.get(platform_id)
@@ -27,7 +37,7 @@ class InMemoryPlatformRepository:
 
     async def add(self, user_id: int, name: str, platform_type: PlatformType, instance_url: str) -> PlatformConnection:
         if self._users is not None and await self._users.get(user_id) is None:
-            raise LookupError(f"no user {user_id}")
+            raise NotFound(f"no user {user_id}")
         platform = PlatformConnection(
             id=self._next_id,
             user_id=user_id,
@@ -42,7 +52,7 @@ class InMemoryPlatformRepository:
     async def set_status(self, platform_id: int, status: PlatformStatus, last_sync: float | None) -> PlatformConnection:
         platform = self._platforms.get(platform_id)
         if platform is None:
-            raise LookupError(f"no platform connection {platform_id}")
+            raise NotFound(f"no platform connection {platform_id}")
         updated = replace(
             platform,
             status=PlatformStatus(status),

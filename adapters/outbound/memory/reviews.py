@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+from application.port_errors import Conflict
 from domain.review import PUBLISH_QUEUE, ReviewItem, ReviewStatus
 
 
@@ -16,7 +17,7 @@ class InMemoryReviewRepository:
 
     async def add(self, item: ReviewItem) -> bool:
         if item.id in self._items:
-            raise ValueError(f"a review item with id {item.id!r} exists")
+            raise Conflict(f"a review item with id {item.id!r} exists")
         key = (item.job_id, item.post_id)
         if key in self._keys:
             return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from adapters.outbound.memory.users import InMemoryUserRepository
+from application.port_errors import Conflict, NotFound
 from domain.identity import Session
 
 
@@ -21,9 +22,9 @@ class InMemorySessionRepository:
 
     async def add(self, session: Session) -> None:
         if session.id in self._sessions:
-            raise ValueError("a session with this id exists")
+            raise Conflict("a session with this id exists")
         if await self._users.get(session.user_id) is None:
-            raise LookupError(f"no user {session.user_id}")
+            raise NotFound(f"no user {session.user_id}")
         self._sessions[session.id] = session
 
     async def revoke(self, session_id: str) -> bool:

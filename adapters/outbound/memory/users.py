@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+from application.port_errors import Conflict
 from domain.identity import Role, User
 
 
@@ -24,7 +25,7 @@ class InMemoryUserRepository:
 
     async def add(self, username: str, role: Role, active: bool = True) -> User:
         if await self.get_by_username(username) is not None:
-            raise ValueError(f"username {username!r} is taken")
+            raise Conflict(f"username {username!r} is taken")
         user = User(id=self._next_id, username=username, role=Role(role), active=active)
         self._users[user.id] = user
         self._next_id += 1

@@ -9,6 +9,7 @@ from adapters.outbound.crypto import TokenCipher
 from adapters.outbound.sql.convert import now_dt
 from adapters.outbound.sql.errors import storage_errors
 from adapters.outbound.sql.tables import platform_credentials as credentials
+from adapters.outbound.sql.unit_of_work import writing
 from application.ports import PlatformUnavailable
 from domain.platforms import PlatformConnection
 
@@ -24,7 +25,7 @@ class SqlPlatformCredentials:
 
     async def store(self, platform_id: int, token: str) -> None:
         ciphertext = self._cipher.encrypt(token)
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(delete(credentials).where(credentials.c.platform_id == platform_id))
             await conn.execute(
                 insert(credentials).values(platform_id=platform_id, token_ciphertext=ciphertext, updated_at=now_dt())

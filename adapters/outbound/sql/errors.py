@@ -36,9 +36,14 @@ def _translated(what: str, method: Callable[..., Awaitable[Any]]) -> Callable[..
         try:
             return await method(*args, **kwargs)
         except STORAGE_ERRORS as exc:
-            # the type and the driver's first line only: statements and parameters may hold user data
-            first_line = next(iter(str(getattr(exc, "orig", None) or exc).splitlines()), "")[:200]
-            log.warning("%s failed: %s: %s", what, type(exc).__name__, first_line)
-            raise StorageFailed() from exc
+            raise storage_failed(what, exc) from exc
 
     return wrapper
+
+
+def storage_failed(what: str, exc: BaseException) -> StorageFailed:
+    """Logs a driver error (the type and the driver's first line only: statements and parameters may hold
+    user data) and gives the StorageFailed to raise in its place."""
+    first_line = next(iter(str(getattr(exc, "orig", None) or exc).splitlines()), "")[:200]
+    log.warning("%s failed: %s: %s", what, type(exc).__name__, first_line)
+    return StorageFailed()

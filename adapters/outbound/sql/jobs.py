@@ -14,6 +14,7 @@ from adapters.outbound.sql.convert import SqlRow, now_dt, to_dt, to_dt_or_none, 
 from adapters.outbound.sql.errors import storage_errors
 from adapters.outbound.sql.tables import caption_jobs as jobs
 from adapters.outbound.sql.tables import caption_results as results
+from application.port_errors import Conflict, NotFound
 from application.ports import JobAlreadyActive
 from domain.jobs import ACTIVE_STATUSES, CaptionJob, CaptionResult, JobStatus
 
@@ -107,7 +108,7 @@ class SqlJobRepository:
             async with self._engine.connect() as conn:
                 duplicate = await self._exists(conn, job.id)
             if duplicate:
-                raise ValueError(f"a job with id {job.id!r} exists") from exc
+                raise Conflict(f"a job with id {job.id!r} exists") from exc
             raise JobAlreadyActive(job.user_id) from exc
 
     async def get(self, job_id: str) -> CaptionJob | None:
@@ -166,7 +167,7 @@ class SqlJobRepository:
                 if counted.rowcount != 1:
                     exists = (await conn.execute(select(jobs.c.id).where(jobs.c.id == job.id))).first()
                     if exists is None:
-                        raise LookupError(f"no job {job.id!r}")
+                        raise NotFound(f"no job {job.id!r}")
                     return False
                 inserted = await conn.execute(statement)
                 if inserted.rowcount != 1:
@@ -179,7 +180,7 @@ class SqlJobRepository:
         except _AlreadyStored:
             return True
         except IntegrityError as exc:  # only the job foreign key is left to break
-            raise LookupError(f"no job {job.id!r}") from exc
+            raise NotFound(f"no job {job.id!r}") from exc
         return True
 
     async def begin_attempt(self, job_id: str) -> int | None:

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.outbound.sql.convert import SqlRow, to_dt, to_epoch_or_none
 from adapters.outbound.sql.errors import storage_errors
 from adapters.outbound.sql.tables import platform_connections as platforms
+from adapters.outbound.sql.unit_of_work import writing
+from application.port_errors import NotFound
 from domain.platforms import PlatformConnection, PlatformStatus, PlatformType
 
 
@@ -60,10 +62,10 @@ class SqlPlatformRepository:
             .returning(*platforms.c)
         )
         try:
-            async with self._engine.begin() as conn:
+            async with writing(self._engine) as conn:
                 row = (await conn.execute(statement)).one()
         except IntegrityError as exc:  # the only constraint an insert can break here is the user's foreign key
-            raise LookupError(f"no user {user_id}") from exc
+            raise NotFound(f"no user {user_id}") from exc
         return _platform(row)
 
     async def set_status(self, platform_id: int, status: PlatformStatus, last_sync: float | None) -> PlatformConnection:
@@ -71,10 +73,10 @@ class SqlPlatformRepository:
         if last_sync is not None:
             values["last_sync"] = to_dt(last_sync)
         statement = update(platforms).where(platforms.c.id == platform_id).values(**values).returning(*platforms.c)
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             row = (await conn.execute(statement)).first()
         if row is None:
-            raise LookupError(f"no platform connection {platform_id}")
+            raise NotFound(f"no platform connection {platform_id}")
         return _platform(row)
 
     async def change_status_on_instance(

@@ -14,6 +14,7 @@ from adapters.outbound.sql.convert import SqlRow, now_dt, to_dt, to_dt_or_none, 
 from adapters.outbound.sql.errors import storage_errors
 from adapters.outbound.sql.tables import review_items as items
 from adapters.outbound.sql.tables import review_settings as settings
+from application.port_errors import Conflict
 from domain.platforms import PlatformType
 from domain.review import ReviewItem, ReviewStatus
 
@@ -74,7 +75,7 @@ class SqlReviewRepository:
             async with self._engine.begin() as conn:
                 inserted = await conn.execute(_insert_new(self._engine.dialect.name).values(**_values(item)))
         except IntegrityError as exc:  # the (job_id, post_id) conflict is skipped: only the id is left to clash
-            raise ValueError(f"a review item with id {item.id!r} exists") from exc
+            raise Conflict(f"a review item with id {item.id!r} exists") from exc
         return inserted.rowcount == 1
 
     async def get(self, item_id: str) -> ReviewItem | None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.outbound.sql.convert import SqlRow, to_dt, to_epoch
 from adapters.outbound.sql.errors import storage_errors
 from adapters.outbound.sql.tables import sessions, users
+from application.port_errors import Conflict, NotFound
 from domain.identity import Session
 
 # Keeps each statement under SQLite's and asyncpg's bound-parameter limits (32766 / 32767).
@@ -65,11 +66,11 @@ class SqlSessionRepository:
         async with self._engine.begin() as conn:
             # Tell a missing user from a duplicate id the same way the in-memory twin does.
             if (await conn.execute(select(users.c.id).where(users.c.id == session.user_id))).first() is None:
-                raise LookupError(f"no user {session.user_id}")
+                raise NotFound(f"no user {session.user_id}")
             try:
                 await conn.execute(statement)
             except IntegrityError as exc:
-                raise ValueError("a session with this id exists") from exc
+                raise Conflict("a session with this id exists") from exc
 
     async def revoke(self, session_id: str) -> bool:
         async with self._engine.begin() as conn:

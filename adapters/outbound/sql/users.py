@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.outbound.sql.convert import SqlRow, now_dt
 from adapters.outbound.sql.errors import storage_errors
 from adapters.outbound.sql.tables import users
+from application.port_errors import Conflict
 from domain.identity import Role, User
 
 _COLUMNS = (users.c.id, users.c.username, users.c.role, users.c.active)
@@ -54,7 +55,7 @@ class SqlUserRepository:
             async with self._engine.begin() as conn:
                 row = (await conn.execute(statement)).one()
         except IntegrityError as exc:
-            raise ValueError(f"username {username!r} is taken") from exc
+            raise Conflict(f"username {username!r} is taken") from exc
         return _user(row)
 
     async def set_active(self, user_id: int, active: bool) -> None:

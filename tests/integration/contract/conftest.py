@@ -15,6 +15,7 @@ from adapters.outbound.memory.jobs import InMemoryJobRepository
 from adapters.outbound.memory.platforms import InMemoryPlatformRepository
 from adapters.outbound.memory.reviews import InMemoryReviewRepository
 from adapters.outbound.memory.sessions import InMemorySessionRepository
+from adapters.outbound.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.outbound.memory.users import InMemoryUserRepository
 from adapters.outbound.sql.credentials import SqlPlatformCredentials
 from adapters.outbound.sql.engine import create_engine, migrate
@@ -22,12 +23,14 @@ from adapters.outbound.sql.jobs import SqlJobRepository
 from adapters.outbound.sql.platforms import SqlPlatformRepository
 from adapters.outbound.sql.reviews import SqlReviewRepository
 from adapters.outbound.sql.sessions import SqlSessionRepository
+from adapters.outbound.sql.unit_of_work import SqlUnitOfWork
 from adapters.outbound.sql.users import SqlUserRepository
 from application.ports import (
     JobRepository,
     PlatformCredentials,
     PlatformRepository,
     SessionRepository,
+    UnitOfWork,
     UserRepository,
 )
 from application.review_ports import ReviewRepository
@@ -44,18 +47,22 @@ class Backend:
     reviews: ReviewRepository
     credentials: Callable[[TokenCipher], PlatformCredentials]
     """A credentials store over this backend's storage (the same storage on every call), with that cipher."""
+    unit_of_work: Callable[[PlatformCredentials], UnitOfWork]
+    """One transaction over this backend's platforms and that credentials store."""
 
 
 def _memory() -> Backend:
     users = InMemoryUserRepository()
+    platforms = InMemoryPlatformRepository(users)
     return Backend(
         "memory",
         users,
         InMemorySessionRepository(users),
-        InMemoryPlatformRepository(users),
+        platforms,
         InMemoryJobRepository(),
         InMemoryReviewRepository(),
         _memory_credentials(),
+        lambda store: InMemoryUnitOfWork(platforms, store),  # type: ignore[arg-type]
     )
 
 
@@ -83,6 +90,7 @@ async def _sql(name: str, url: str) -> AsyncIterator[Backend]:
             SqlJobRepository(engine),
             SqlReviewRepository(engine),
             lambda cipher: SqlPlatformCredentials(engine, cipher),
+            lambda _store: SqlUnitOfWork(engine),
         )
     finally:
         await engine.dispose()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from adapters.outbound.crypto import TokenCipher
+from application.port_errors import Unavailable
 from application.ports import PlatformUnavailable
 from domain.identity import Role
 from domain.platforms import PlatformConnection, PlatformType
@@ -48,9 +49,9 @@ async def test_another_key_cannot_read_and_no_key_cannot_store(backend: Backend)
             await reader.token_for(pix)
         assert caught.value.retry_possible is False and "secret-token" not in str(caught.value)
     keyless = backend.credentials(TokenCipher(None))
-    with pytest.raises(ValueError, match="PLATFORM_TOKEN_KEY"):
+    with pytest.raises(Unavailable, match="PLATFORM_TOKEN_KEY"):
         keyless.check_ready()
-    with pytest.raises(ValueError, match="PLATFORM_TOKEN_KEY"):
+    with pytest.raises(Unavailable, match="PLATFORM_TOKEN_KEY"):
         await keyless.store(pix.id, "another")
     backend.credentials(TokenCipher(KEY)).check_ready()
     assert await backend.credentials(TokenCipher(KEY)).token_for(pix) == "secret-token"

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from application.port_errors import Conflict, NotFound
 from application.ports import JobAlreadyActive
 from domain.jobs import ACTIVE_STATUSES, CaptionJob, CaptionResult, JobStatus, new_job
 
@@ -72,7 +73,7 @@ async def test_stored_job_is_not_aliased(backend: Backend) -> None:
 
 async def test_duplicate_job_id_is_refused(backend: Backend) -> None:
     await backend.jobs.add(_job("j1", status=JobStatus.COMPLETED))
-    with pytest.raises(ValueError):
+    with pytest.raises(Conflict):
         await backend.jobs.add(_job("j1", user_id=2))
 
 
@@ -293,7 +294,7 @@ async def test_add_result_banks_the_running_clock_only_while_running(backend: Ba
 
 async def test_add_result_for_unknown_job_raises_lookup_error(backend: Backend) -> None:
     ghost = _job("ghost")
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound):
         await backend.jobs.add_result(ghost, _result("ghost", "p1"))
     assert await backend.jobs.results("ghost") == []
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from application.port_errors import NotFound
 from domain.identity import Role
 from domain.platforms import PlatformConnection, PlatformStatus, PlatformType
 
@@ -42,7 +43,7 @@ async def test_unknown_platform_is_none(backend: Backend) -> None:
 
 
 async def test_add_for_unknown_user_is_refused(backend: Backend) -> None:
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound):
         await backend.platforms.add(404, "Pix", PlatformType.PIXELFED, "https://pix.example")
 
 
@@ -76,7 +77,7 @@ async def test_set_status_without_last_sync_keeps_the_previous_one(backend: Back
 
 
 async def test_set_status_of_unknown_platform_raises_lookup_error(backend: Backend) -> None:
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound):
         await backend.platforms.set_status(99, PlatformStatus.ERROR, None)
 
 

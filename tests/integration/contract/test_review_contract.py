@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from application.port_errors import Conflict
 from domain.jobs import PostImage
 from domain.platforms import PlatformConnection, PlatformType
 from domain.review import ReviewItem, ReviewStatus, new_review_item
@@ -51,7 +52,7 @@ async def test_one_item_per_job_and_post(backend: Backend) -> None:
     assert not await backend.reviews.add(_item("r2"))  # the same post of the same job: a restarted job's intake
     assert await backend.reviews.get("r2") is None
     assert await backend.reviews.add(_item("r3", job_id="j2"))  # a later job may caption it again
-    with pytest.raises(ValueError):
+    with pytest.raises(Conflict):
         await backend.reviews.add(_item("r1", post_id="p9"))
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from application.port_errors import Conflict, NotFound
 from domain.identity import Role, Session, User
 
 if TYPE_CHECKING:
@@ -45,14 +46,14 @@ async def test_unknown_session_is_none(backend: Backend, user: User) -> None:
 
 async def test_duplicate_session_id_is_refused(backend: Backend, user: User) -> None:
     await backend.sessions.add(_session(user, "s1"))
-    with pytest.raises(ValueError):
+    with pytest.raises(Conflict):
         await backend.sessions.add(_session(user, "s1", ttl=10))
     assert (await backend.sessions.get("s1")).expires_at == NOW + 3600
 
 
 async def test_session_for_unknown_user_is_refused(backend: Backend, user: User) -> None:
     ghost = User(id=999, username="ghost", role=Role.VIEWER)
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound):
         await backend.sessions.add(_session(ghost, "s1"))
     assert await backend.sessions.get("s1") is None
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from application.port_errors import Conflict
 from domain.identity import Role, User
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ async def test_username_lookup_is_exact(backend: Backend) -> None:
 
 async def test_duplicate_username_is_refused(backend: Backend) -> None:
     await backend.users.add("frank", Role.VIEWER)
-    with pytest.raises(ValueError):
+    with pytest.raises(Conflict):
         await backend.users.add("frank", Role.ADMIN)
     assert (await backend.users.get_by_username("frank")).role is Role.VIEWER
 
