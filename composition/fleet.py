@@ -76,7 +76,9 @@ class Fleet(containers.DeclarativeContainer):
     signals = providers.Selector(
         bus,
         memory=providers.Singleton(LocalJobSignals),
-        redis=providers.Singleton(RedisJobSignals, redis, channel=settings.provided.jobs_channel),
+        redis=providers.Singleton(
+            RedisJobSignals, redis, channel=settings.provided.jobs_channel, on_lost=metrics.provided.lost_wake
+        ),
     )
     fleet = providers.Selector(
         bus,

@@ -119,11 +119,18 @@ class Metrics:
             registry=r,
         )
         self._draining = Gauge("vedfolnir_draining", "1 while this node drains before exiting", node, registry=r)
+        self._lost_wakes = Counter(
+            "vedfolnir_job_wakes_lost",
+            "Job wake-ups (resume, cancel) that could not reach other nodes; their runners see it at their timeout",
+            node,
+            registry=r,
+        )
         ProcessCollector(registry=r)
 
         self.db_latency = self._db.labels(node_id)
         self.redis_latency = self._redis.labels(node_id)
         self.draining = self._draining.labels(node_id)
+        self.lost_wake = self._lost_wakes.labels(node_id).inc  # called by RedisJobSignals
         self._jobs_started_child = self._jobs_started.labels(node_id)
         self._captions_child = self._captions.labels(node_id)
         # Children are bound on first use and kept: one labels() call per label combination, ever.

@@ -117,7 +117,9 @@ async def test_a_revocation_published_by_one_node_reaches_every_node() -> None:
 async def test_signals_and_revocations_survive_a_redis_restart() -> None:
     async with throwaway_redis() as server:
         redis_clients = clients(server.url, 4)
-        node_a, node_b = RedisJobSignals(redis_clients[0]), RedisJobSignals(redis_clients[1])
+        lost: list[str] = []
+        node_a = RedisJobSignals(redis_clients[0], on_lost=lambda: lost.append("lost"))
+        node_b = RedisJobSignals(redis_clients[1])
         seen = Collector()
         bus_a = RedisRevocationBus(redis_clients[2], on_revoked=Collector())
         bus_b = RedisRevocationBus(redis_clients[3], on_revoked=seen)
@@ -132,7 +134,7 @@ async def test_signals_and_revocations_survive_a_redis_restart() -> None:
                 await server.kill()
                 await eventually(lambda: not any(part.healthy for part in listeners), within=5, what="seen as down")
                 await node_a.wake("lost-while-down")  # logged and counted, never raised
-                assert node_a.lost_wakes == 1
+                assert node_a.lost_wakes == 1 and lost == ["lost"]
                 with pytest.raises(RedisError):  # the caller decides what to do
                     await bus_a.publish({"lost"})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 
@@ -21,7 +22,8 @@ class RedisJobSignals:
     """The JobSignals port across nodes. A wake lost while Redis is down only delays the runner to its wait timeout;
     it is logged and counted in `lost_wakes` (read by the metrics), never raised to the use case."""
 
-    def __init__(self, redis: Redis, channel: str = "vrt:jobs") -> None:
+    def __init__(self, redis: Redis, channel: str = "vrt:jobs", on_lost: Callable[[], object] | None = None) -> None:
+        self._on_lost = on_lost  # the metrics' counter of lost wakes
         self._redis = redis
         self._channel = channel
         # Tags this instance's messages: its own wake-ups come back from the channel, and were already
@@ -51,6 +53,8 @@ class RedisJobSignals:
                 await self._redis.publish(self._channel, f"{self._origin} {job_id}")
         except Exception as exc:  # the stored state is the truth: other nodes' runners see it at their timeout
             self.lost_wakes += 1
+            if self._on_lost is not None:
+                self._on_lost()
             log.warning("could not publish the wake-up of job %s: %s: %s", job_id, type(exc).__name__, exc)
 
     async def wait(self, job_id: str, at_most: float) -> None:
