@@ -12,10 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import make_url
 
 import bootstrap
-from tests.integration.databases import fresh_postgres_database
 from tests.integration.flask_host import HostApp, UserRole
 from tests.integration.harness import Server, serve, settings_for
 from tests.integration.processes import SCRIPT, child_env, cli
@@ -39,25 +37,10 @@ class Host:
     server: Server
 
 
-def _sync(url: str) -> str:
-    return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def host_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
-    """(the host app's sync URL, our async URL) of one host database."""
-    if request.param == "sqlite":
-        path = tmp_path / "vedfolnir.db"
-        yield f"sqlite:///{path}", f"sqlite:///{path}"  # HOST_DATABASE_URL as Vedfolnir has it: a sync driver
-    else:
-        async with fresh_postgres_database() as url:
-            yield _sync(url), url
-
-
 @pytest.fixture
-async def host(host_db: tuple[str, str], tmp_path: Path) -> AsyncIterator[Host]:
-    app = HostApp(host_db[0], SECRET)
-    settings = flask_settings(tmp_path, host_db[1])
+async def host(sqlite_host_db: tuple[str, str], tmp_path: Path) -> AsyncIterator[Host]:
+    app = HostApp(sqlite_host_db[0], SECRET)
+    settings = flask_settings(tmp_path, sqlite_host_db[1])
     async with serve(settings) as server:
         yield Host(app, server)
     app.engine.dispose()
@@ -189,8 +172,9 @@ async def test_a_demoted_admin_loses_admin_but_keeps_the_user_namespace(host: Ho
 
 
 async def test_secret_key_fallbacks_accept_cookies_of_the_previous_key(
-    host_db: tuple[str, str], tmp_path: Path
+    sqlite_host_db: tuple[str, str], tmp_path: Path
 ) -> None:
+    host_db = sqlite_host_db
     old = HostApp(host_db[0], "old-key")
     old.add_user("hal", UserRole.VIEWER)
     cookie = old.login_cookie("hal")
@@ -205,7 +189,8 @@ async def test_secret_key_fallbacks_accept_cookies_of_the_previous_key(
     old.engine.dispose()
 
 
-async def test_a_cookie_past_the_session_lifetime_is_refused(host_db: tuple[str, str], tmp_path: Path) -> None:
+async def test_a_cookie_past_the_session_lifetime_is_refused(sqlite_host_db: tuple[str, str], tmp_path: Path) -> None:
+    host_db = sqlite_host_db
     app = HostApp(host_db[0], SECRET)
     app.add_user("ivy", UserRole.VIEWER)
     async with serve(flask_settings(tmp_path, host_db[1], flask_session_lifetime=3.0)) as server:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from adapters.outbound.sql.engine import create_engine
 from adapters.outbound.sql.health import SqlHealthProbe
 from domain.health import Health
+from tests.integration.databases import fresh_postgres_database
 
 
 async def test_a_reachable_database_is_healthy(tmp_path: Path) -> None:
@@ -18,6 +21,20 @@ async def test_a_reachable_database_is_healthy(tmp_path: Path) -> None:
     assert health.component == "database"
     assert health.status is Health.HEALTHY
     assert health.metrics["dialect"] == "sqlite"
+    assert health.metrics["latency_ms"] >= 0
+    assert health.metrics["pool_checked_out"] == 0
+
+
+@pytest.mark.postgres
+async def test_a_reachable_postgres_is_healthy() -> None:
+    async with fresh_postgres_database() as url:
+        engine = create_engine(url)
+        try:
+            health = await SqlHealthProbe(engine).check()
+        finally:
+            await engine.dispose()
+    assert health.status is Health.HEALTHY
+    assert health.metrics["dialect"] == "postgresql"
     assert health.metrics["latency_ms"] >= 0
     assert health.metrics["pool_checked_out"] == 0
 
