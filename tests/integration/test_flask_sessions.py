@@ -270,7 +270,9 @@ async def test_host_users_get_platforms_and_jobs_by_their_host_ids(host_db: tupl
             text=True,
             timeout=60,
         )
-        assert refused.returncode == 1 and "no such user: demo" in refused.stderr, refused.stderr
+        error = json.loads(refused.stderr.strip().splitlines()[-1])  # the CLI's JSON error (README)
+        assert refused.returncode == 1 and error["error_code"] == "NOT_FOUND", refused.stderr
+        assert error["username"] == "demo"
     finally:
         app.engine.dispose()
 
