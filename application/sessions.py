@@ -32,7 +32,7 @@ class AddUser:
         if not valid_username(username):
             raise DomainError(ErrorCode.INVALID_MESSAGE, "Usernames are 1-100 letters, digits, '_' or '.'")
         if await self._users.get_by_username(username) is not None:
-            raise DomainError(ErrorCode.INVALID_MESSAGE, "That username is taken", username=username)
+            raise DomainError(ErrorCode.CONFLICT, "That username is taken", username=username)
         return await self._users.add(username, role, active)
 
 

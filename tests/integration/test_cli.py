@@ -77,7 +77,7 @@ def test_cli_errors_are_json_on_stderr_for_unknown_users_platform_owners_and_tak
     nobody = refused("platforms", "add", "nobody", "--name", "N", "--url", "https://pix.example")
     assert nobody["error_code"] == "NOT_FOUND" and nobody["username"] == "nobody"
     cli(env, "users", "add", "carol")
-    assert refused("users", "add", "carol")["error_code"] == "INVALID_MESSAGE"  # taken
+    assert refused("users", "add", "carol")["error_code"] == "CONFLICT"  # taken
     assert refused("users", "add", "c\u00e4rol")["error_code"] == "INVALID_MESSAGE"  # not ASCII: one username rule
     added = cli(env, "platforms", "add", "carol", "--name", "Pix", "--url", "https://pix.example")
     assert added["user_id"] == 1 and added["status"] == "disconnected"
