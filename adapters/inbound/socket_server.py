@@ -33,6 +33,7 @@ from adapters.outbound.direct_delivery import DirectManager
 from adapters.outbound.system import SecureTokens, SystemClock
 from application.client_events import UNANSWERED, ClientEventGate
 from application.connect import ConnectClient, DisconnectClient
+from application.port_errors import PortError
 from application.ports import Clock, TokenSource
 from application.security import SecurityEvents
 from application.stamping import Stamp
@@ -704,6 +705,10 @@ class SocketGateway:
         except DomainError as err:
             self._count_connect(namespace, err.code.value)
             self._refuse(err, physical_id, namespace, ip, session_id)
+            return
+        except PortError as exc:  # the ports' taxonomy, mapped here once for every connect
+            self._count_connect(namespace, exc.code.value)
+            self._refuse(exc.refusal(), physical_id, namespace, ip, session_id)
             return
         except TimeoutError:
             log.warning("connect check took over %.1f s", self._connect_timeout)
