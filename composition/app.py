@@ -25,6 +25,7 @@ from adapters.inbound.refusals import RefusalDelivery
 from adapters.inbound.response_headers import nosniff
 from adapters.inbound.review_pages import review_session_routes
 from adapters.inbound.socket_server import SocketGateway
+from adapters.inbound.socketio.engine_door import attach as attach_socketio
 from composition.config import Settings
 from composition.container import Container
 from composition.lifecycle import running, start_publishing
@@ -57,7 +58,7 @@ def _socketio(container: Container, app: web.Application) -> None:
     """The Socket.IO server at /socket.io/, with recovery, the handshake guard and the gateway to the use cases."""
     settings: Settings = container.settings()
     sio = container.sio()
-    sio.attach(app)
+    attach_socketio(sio, app)  # the route with the origin check and handshake guard in front of the engine
     if settings.recovery_enabled:
         sio.recovery = RecoveryProtocol(
             container.recovery(), container.registry(), container.logged_emitter(), (USER_NAMESPACE, ADMIN_NAMESPACE)

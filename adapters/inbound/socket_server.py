@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from contextvars import ContextVar
 from typing import Any
 
 import engineio
@@ -18,16 +17,16 @@ from engineio import packet as eio_packet
 from engineio import payload as engineio_payload
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 from engineio.async_socket import AsyncSocket
-from socketio import packet as sio_packet
 
 from adapters.inbound.bodies import read_whole
 from adapters.inbound.client_address import ClientAddress
 from adapters.inbound.frame_cork import FrameCork
 from adapters.inbound.handshake import CsrfMode, cookie_value, cross_origin_polling_without_cookies, origin_proven
 from adapters.inbound.handshake_guard import HandshakeGuard
-from adapters.inbound.log_safety import count_bad_requests, quiet_engine_logger
 from adapters.inbound.outbound_budget import BudgetQueue, OutboundLimits
 from adapters.inbound.refusals import RefusalDelivery, client_key
+from adapters.inbound.socketio.engine_log import engine_logger
+from adapters.inbound.socketio.packets import ACK_WANTED, GuardedPacket, RefusedPacket
 from adapters.observability import log_context
 from adapters.outbound.direct_delivery import DirectManager
 from adapters.outbound.system import SecureTokens, SystemClock
@@ -56,12 +55,6 @@ class OrjsonModule:
         return orjson.loads(data)
 
 
-INVALID_EVENT_NAME = "\u0000invalid-event-name"
-
-# Whether the event being handled asked for an ack: set by GuardedServer._handle_event, read by the gateway
-# in the same task (handlers run inline: async_handlers=False).
-ACK_WANTED: ContextVar[bool] = ContextVar("ack_wanted", default=True)
-
 # How a refusal left unanswered (see ClientEventGate) is counted in the metrics.
 QUIET_REFUSAL = {"error_code": ErrorCode.RATE_LIMIT_EXCEEDED.value}
 
@@ -70,11 +63,11 @@ MAX_CONNECTS_PER_ENGINE_CONNECTION = 10
 
 
 class GuardedServer(socketio.AsyncServer):
-    """python-socketio with three doors closed.
+    """python-socketio with its doors closed.
 
-    - An EVENT named "connect"/"disconnect" would be routed to those handlers with client-made arguments.
-    - Binary packets (no event of the API uses them) would be buffered before any handler sees them.
-    - A malformed packet would raise inside the engine and be logged as an unhandled error.
+    Reserved event names, binary and malformed packets are refused at decode (GuardedPacket, passed as
+    `serializer=`); this class answers those refusals, bounds namespace CONNECTs per connection and closes
+    a connection that connects no namespace in time. Its overrides: docs/upstream-overrides.md.
     """
 
     security: SecurityEvents | None = None
@@ -107,48 +100,27 @@ class GuardedServer(socketio.AsyncServer):
         if isinstance(sock.queue, BudgetQueue):
             sock.queue.drop("handshake_timeout")
 
-    async def _handle_event(self, eio_sid, namespace, id, data):  # type: ignore[no-untyped-def]
-        if not isinstance(data, list) or not data:
-            data = [INVALID_EVENT_NAME]
-        elif not isinstance(data[0], str) or data[0] in self.reserved_events or data[0] == "*":
-            data = [INVALID_EVENT_NAME, *data[1:]]
-        ACK_WANTED.set(id is not None)
-        return await super()._handle_event(eio_sid, namespace, id, data)
-
     async def _handle_eio_message(self, eio_sid, data):  # type: ignore[no-untyped-def]
+        """Upstream's dispatcher, with GuardedPacket's refusals answered and CONNECTs bounded and followed up."""
         if eio_sid not in self.environ:  # the connection ended, e.g. by a CLOSE earlier in the same polling POST
             return None
-        if not isinstance(data, str):
-            self._record("binary_refused")
-            return None  # an attachment frame: never buffered, since binary packets are refused below
+        connect = isinstance(data, str) and data[:1] == "0"
+        if connect and self._connect_flood(eio_sid):
+            return None
         try:
-            pkt = self.packet_class(encoded_packet=data)
-        except Exception:
-            self._record("malformed_packet")
-            await self._transport_error(eio_sid)
+            if not data:  # upstream's Packet skips decoding an empty text and would dispatch an EVENT of None
+                raise RefusedPacket("malformed_packet", undecodable=True)
+            return await super()._handle_eio_message(eio_sid, data)
+        except RefusedPacket as refused:
+            self._record(refused.kind)
+            if refused.kind == "binary_refused" and refused.namespace is not None:
+                await self._refuse_binary(eio_sid, refused.namespace)
+            elif refused.undecodable:
+                await self._transport_error(eio_sid)
             return None
-        kind = pkt.packet_type
-        if kind == sio_packet.EVENT:
-            return await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
-        if kind == sio_packet.ACK:
-            return await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
-        if kind == sio_packet.CONNECT:
-            if self._connect_flood(eio_sid):
-                return None
-            try:
-                await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
-            finally:  # also when the answer could not be sent: a pending refusal is always taken back
-                if self.after_connect is not None:
-                    await self.after_connect(eio_sid, pkt.namespace or "/")
-            return None
-        if kind == sio_packet.DISCONNECT:
-            return await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
-        if kind in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):
-            self._record("binary_refused")
-            await self._refuse_binary(eio_sid, pkt.namespace or "/")
-            return None
-        self._record("malformed_packet")
-        return None
+        finally:  # also when the answer could not be sent: a pending refusal is always taken back
+            if connect and self.after_connect is not None:
+                await self.after_connect(eio_sid, _namespace_of(data))
 
     async def _refuse_binary(self, eio_sid: str, namespace: str) -> None:
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
@@ -188,6 +160,14 @@ class GuardedServer(socketio.AsyncServer):
         if isinstance(sock.queue, BudgetQueue):
             sock.queue.drop("connect_flood")
         return True
+
+
+def _namespace_of(encoded: str) -> str:
+    """The namespace of an encoded CONNECT packet (as GuardedPacket would decode it), for after_connect."""
+    try:
+        return GuardedPacket(encoded_packet=encoded).namespace or "/"
+    except RefusedPacket:
+        return "/"
 
 
 # What a connection keeps of its handshake request for its whole life: the few values we read, not every header.
@@ -475,23 +455,6 @@ class GuardedWebSocket(engineio_aiohttp.WebSocket):
         return data
 
 
-class UndecodableInput(logging.Filter):
-    """The engine logs a client's undecodable polling payload as an error with a traceback; it is the
-    client's fault, answered with 400, so it becomes a counted security event instead."""
-
-    def __init__(self, security: SecurityEvents | None) -> None:
-        super().__init__()
-        self._security = security
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, ValueError):
-            if self._security is not None:
-                self._security.record("malformed_packet", transport="polling")
-            return False
-        return True
-
-
 def create_socket_server(
     cors_origins: list[str] | str,
     max_message_bytes: int,
@@ -512,7 +475,8 @@ def create_socket_server(
         async_handlers=False,  # no task per event: each client's events run in order on its read loop
         always_connect=False,
         logger=False,
-        engineio_logger=_engine_logger(security),
+        engineio_logger=engine_logger(security),
+        serializer=GuardedPacket,  # refuses binary packets and neutralises reserved event names at decode
     )
     server.security = security
     server.stamp = server.eio.stamp = stamp or Stamp(SystemClock(), SecureTokens())
@@ -521,16 +485,6 @@ def create_socket_server(
     server.eio.security = security
     server.eio._async = {**server.eio._async, "websocket": GuardedWebSocket}
     return server
-
-
-def _engine_logger(security: SecurityEvents | None) -> logging.Logger:
-    engine_log = logging.getLogger("vedfolnir.engineio")
-    for old in [f for f in engine_log.filters if isinstance(f, UndecodableInput)]:
-        engine_log.removeFilter(old)
-    engine_log.addFilter(UndecodableInput(security))
-    quiet_engine_logger(engine_log)
-    count_bad_requests(security)
-    return engine_log
 
 
 class OriginPolicy:
@@ -557,11 +511,8 @@ class OriginPolicy:
 
 
 class GuardedEngine(engineio.AsyncServer):
-    """The Engine.IO server with the origin check in front.
-
-    Checked here rather than in an aiohttp middleware: a middleware wraps every request in objects
-    that live as long as the request, which for a WebSocket is the whole connection (~1.6 KB each).
-    """
+    """The Engine.IO server with a bounded queue per socket; what EngineDoor (the route in front of its
+    `handle_request`) reads to refuse a request before any engine work."""
 
     origin_policy: OriginPolicy | None = None
     outbound: OutboundLimits = OutboundLimits()
@@ -572,25 +523,6 @@ class GuardedEngine(engineio.AsyncServer):
     def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue[Any]:
         """Each socket's outgoing queue, bounded by the outbound budget (see outbound_budget.py)."""
         return BudgetQueue(self.outbound, self.security)
-
-    async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
-        if args and isinstance(args[0], web.BaseRequest):
-            request = args[0]
-            if self.origin_policy is not None:
-                refusal = self.origin_policy.refusal(request.headers.get("Origin"))
-                if refusal is not None:
-                    return refusal
-            query = request.query
-            if "j" in query:
-                return _no_jsonp(self.stamp)
-            sid = query.get("sid")
-            if sid is not None and (sock := self.sockets.get(sid)) is not None and sock.closed:
-                del self.sockets[sid]  # upstream's POST path would raise KeyError('Session is disconnected')
-            if self.handshake_guard is not None and "sid" not in query and request.method == "GET":
-                refusal = await self.handshake_guard.refusal(request)
-                if refusal is not None:
-                    return refusal
-        return await super().handle_request(*args, **kwargs)
 
 
 def _no_jsonp(stamp: Stamp) -> web.Response:
