@@ -8,6 +8,7 @@ about one window and then vanish; a parked state lives exactly one window.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -97,11 +98,11 @@ class RedisRecoveryStates:
         self._take = redis.register_script(TAKE)
         self._breaker = Breaker()
 
-    async def _run(self, call: Any) -> Any:
-        if self._breaker.open:
+    async def _run(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        if self._breaker.open:  # the call is never made, so no coroutine is left un-awaited
             raise RedisUnavailable("Redis failed moments ago")
         try:
-            return await call
+            return await call()
         except RedisError:
             self._breaker.tripped()
             raise
@@ -114,22 +115,21 @@ class RedisRecoveryStates:
         pipe = self._redis.pipeline(transaction=True)
         pipe.hset(key, mapping={"holder": state.holder, "state": _encode(state)})
         pipe.pexpire(key, self._live_ms)
-        await self._run(pipe.execute())
+        await self._run(pipe.execute)
 
     async def park(self, state: RecoveryState, window: float) -> None:
-        await self._run(
-            self._keep(keys=[self._key(state.pid)], args=[state.holder, _encode(state), int(window * 1000)])
-        )
+        key, holder, encoded, ms = self._key(state.pid), state.holder, _encode(state), int(window * 1000)
+        await self._run(lambda: self._keep(keys=[key], args=[holder, encoded, ms]))
 
     async def take(self, pid: str) -> RecoveryState | None:
-        raw = await self._run(self._take(keys=[self._key(pid)]))
+        raw = await self._run(lambda: self._take(keys=[self._key(pid)]))
         return None if raw is None else _decode(raw)
 
     async def drop(self, state: RecoveryState) -> None:
-        await self._run(self._drop(keys=[self._key(state.pid)], args=[state.holder]))
+        await self._run(lambda: self._drop(keys=[self._key(state.pid)], args=[state.holder]))
 
     async def refresh(self, states: list[RecoveryState]) -> None:
         pipe = self._redis.pipeline(transaction=False)
         for state in states:
             pipe.pexpire(self._key(state.pid), self._live_ms)
-        await self._run(pipe.execute())
+        await self._run(pipe.execute)
