@@ -22,7 +22,9 @@ class ReviewStatus(StrEnum):
     REJECTED = "rejected"
 
 
-# Alt text limits of the platforms: Mastodon refuses descriptions over 1,500 characters, Pixelfed over 1,000.
+# Alt text limits of the platforms: Mastodon refuses descriptions over 1,500 characters (MediaAttachment's
+# MAX_DESCRIPTION_LENGTH); Pixelfed over its config 'pixelfed.max_altext_length', which defaults to 1,000
+# (config/pixelfed.php: env('PF_MEDIA_MAX_ALTTEXT_LENGTH', 1000); its media update validates `max:` against it).
 DESCRIPTION_LIMITS = {PlatformType.MASTODON: 1500, PlatformType.PIXELFED: 1000}
 
 EDITABLE = frozenset({ReviewStatus.PENDING, ReviewStatus.REJECTED, ReviewStatus.FAILED, ReviewStatus.CONFLICT})

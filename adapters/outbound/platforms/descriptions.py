@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from adapters.outbound.platforms.mastodon import CredentialsRefused, _instance, retry_after_seconds
+from adapters.outbound.platforms.mastodon import CredentialsRefused, instance_url, retry_after_seconds
 from application.ports import PlatformUnavailable
 from application.review_ports import RemotePost
 from domain.platforms import PlatformConnection, PlatformType
@@ -51,7 +51,7 @@ class MastodonDescriptionWriter:
             self._http = None
 
     async def read(self, platform: PlatformConnection, status_id: str) -> RemotePost:
-        base, token = _instance(platform), await self._token_for(platform)
+        base, token = instance_url(platform), await self._token_for(platform)
         status = await self._call("GET", base / "api/v1/statuses" / status_id, token)
         media = status.get("media_attachments") if isinstance(status, dict) else None
         descriptions: dict[str, str | None] = {}
@@ -69,7 +69,7 @@ class MastodonDescriptionWriter:
     async def write(
         self, platform: PlatformConnection, status_id: str, captions: dict[str, str], remote: RemotePost
     ) -> None:
-        base, token = _instance(platform), await self._token_for(platform)
+        base, token = instance_url(platform), await self._token_for(platform)
         if platform.platform_type is PlatformType.PIXELFED:
             for media_id, caption in captions.items():
                 answer = await self._call("PUT", base / "api/v1/media" / media_id, token, {"description": caption})

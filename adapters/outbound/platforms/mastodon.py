@@ -67,7 +67,7 @@ class MastodonPostSource:
     async def pages(
         self, platform: PlatformConnection, limit: int | None, include_described: bool = False
     ) -> AsyncIterator[PostPage]:
-        base = _instance(platform)
+        base = instance_url(platform)
         token = await self._token_for(platform)
         account_id, total = await self._account(base, token)
         first = (base / "api/v1/accounts" / account_id / "statuses").with_query(
@@ -98,7 +98,7 @@ class MastodonPostSource:
 
     async def verify(self, platform: PlatformConnection) -> None:
         """One verify_credentials request, not retried: the instance answers and accepts the token."""
-        base = _instance(platform)
+        base = instance_url(platform)
         token = await self._token_for(platform)
         await self._account(base, token, max_retries=0)
 
@@ -184,7 +184,8 @@ def _count(value: Any) -> int | None:
     return None
 
 
-def _instance(platform: PlatformConnection) -> URL:
+def instance_url(platform: PlatformConnection) -> URL:
+    """The connection's instance as a base URL; shared by the post reader and the description writer."""
     base = URL(platform.instance_url.strip().rstrip("/"))
     if base.scheme not in ("http", "https") or not base.host:
         raise PlatformUnavailable(f"{platform.instance_url!r} is not an http(s) instance URL", False)
