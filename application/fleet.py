@@ -52,6 +52,14 @@ class ClaimJobs:
                 claimed += 1
         return claimed
 
+    async def take(self, job_id: str) -> bool:
+        """Claims one job (a new one started on this node) and runs it here; False if another runner holds it."""
+        if job_id in self.running or not await self._leases.claim(job_id, self._owner):
+            return False
+        self.running.add(job_id)
+        self._scheduler.schedule(job_id)
+        return True
+
     async def finished(self, job_id: str) -> None:
         self.running.discard(job_id)
         await self._leases.release(job_id, self._owner)

@@ -90,11 +90,20 @@ def _socketio(container: Container, app: web.Application) -> None:
     app[DRAIN_KEY] = Drain(
         sio,
         lambda: gateway.in_flight,
-        container.scheduler().close,
+        lambda: _hand_jobs_back(container),
         readiness_seconds=settings.drain_readiness_seconds,
         drain_seconds=settings.drain_seconds,
         metrics=container.metrics(),
     )
+
+
+async def _hand_jobs_back(container: Container) -> None:
+    """Drain step 4: with Redis, released leases let another node (or a worker) continue at once; a lone
+    inline node (no Redis) stops its jobs, and they resume when it, or a node on its database, next starts."""
+    if container.jobs_mode() == "claimed":
+        await container.inline_claims().hand_back()
+    else:
+        await container.scheduler().close()
 
 
 def _http(container: Container, app: web.Application) -> None:
@@ -156,7 +165,9 @@ def _background(container: Container, app: web.Application) -> None:
         await stack.enter_async_context(running(container))
         if settings.demo_mode:
             await container.seed_demo()()
-        if settings.jobs_inline:
+        if container.jobs_mode() == "claimed":  # its first round takes the jobs nobody runs
+            container.inline_claims().start()
+        elif settings.jobs_inline:
             recovered = await container.recover_jobs()()
             if recovered:
                 log.info("resumed %d caption jobs", recovered)

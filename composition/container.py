@@ -137,6 +137,8 @@ class Container(containers.DeclarativeContainer):
     scheduler = captioning.scheduler
     start_job = captioning.start_job
     claim_jobs = captioning.claim_jobs
+    inline_claims = captioning.inline_claims
+    jobs_mode = captioning.jobs_mode
     recover_jobs = captioning.recover_jobs
     get_job = captioning.get_job
     cancel_job = captioning.cancel_job

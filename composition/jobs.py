@@ -17,7 +17,8 @@ from application.publish import PublishCaptions
 from application.review import ReviewCaptions, ReviewIntake, ReviewQueue
 from application.run_job import RunCaptionJob
 from application.start_job import RecoverJobs, StartCaptionJob
-from composition.config import Settings
+from composition.claimed_jobs import ClaimThenRun, InlineClaims
+from composition.config import MEMORY, Settings
 
 
 async def running_jobs(
@@ -27,6 +28,14 @@ async def running_jobs(
     yield None
     await scheduler.close()
     await publish_loop.close()
+
+
+def jobs_mode_of(settings: Settings) -> str:
+    """inline: this process alone runs every job; claimed: inline, but each node claims its jobs on Redis
+    like a worker, so a fleet of inline nodes never runs a job twice and a draining node's jobs move at once."""
+    if not settings.jobs_inline:
+        return "workers"
+    return "inline" if settings.bus == MEMORY else "claimed"
 
 
 class Jobs(containers.DeclarativeContainer):
@@ -79,13 +88,21 @@ class Jobs(containers.DeclarativeContainer):
         max_attempts=settings.provided.job_max_attempts,
     )
     scheduler = providers.Singleton(InProcessJobScheduler, run_job)
-    jobs_mode = providers.Callable(lambda s: "inline" if s.jobs_inline else "workers", settings)
-    # Where a new job goes: run here, or left for a worker's next claim round.
-    job_intake = providers.Selector(jobs_mode, inline=scheduler, workers=providers.Singleton(LeaveToWorkers))
+    claim_jobs = providers.Singleton(ClaimJobs, storage.jobs, fleet.job_leases, scheduler, settings.provided.node_id)
+    jobs_mode = providers.Callable(jobs_mode_of, settings)
+    # Where a new job goes: run here, claimed and run here (inline on a Redis fleet), or left for a worker.
+    job_intake = providers.Selector(
+        jobs_mode,
+        inline=scheduler,
+        claimed=providers.Singleton(ClaimThenRun, claim_jobs),
+        workers=providers.Singleton(LeaveToWorkers),
+    )
+    inline_claims = providers.Singleton(
+        InlineClaims, claim_jobs, scheduler, settings.provided.worker_poll_seconds, settings.provided.node_id
+    )
     start_job = providers.Singleton(
         StartCaptionJob, storage.users, storage.platforms, storage.jobs, job_intake, clock, tokens
     )
-    claim_jobs = providers.Singleton(ClaimJobs, storage.jobs, fleet.job_leases, scheduler, settings.provided.node_id)
     recover_jobs = providers.Singleton(RecoverJobs, storage.jobs, scheduler)
     get_job = providers.Singleton(GetCaptionJob, storage.jobs)
     cancel_job = providers.Singleton(CancelCaptionJob, storage.jobs, fleet.signals, transport.outbox, clock)

@@ -22,8 +22,9 @@ class Drain:
     1. readyz answers 503 (this object is one of its probes) so a balancer stops sending new clients;
     2. after `readiness_seconds`, the listening socket closes: no new connections;
     3. client events being handled finish (each socket's events run one at a time on its read loop);
-    4. caption jobs running here stop and are handed back: a worker's claim is released at once, so
-       another worker continues with the first post not done; inline jobs resume at a node's next start;
+    4. caption jobs running here stop and are handed back: with Redis their claims are released at once, so
+       another node (RUN_JOBS=inline) or worker continues with the first post not done; a node without
+       Redis is a fleet of one, and its jobs resume when it next starts;
     5. every client is told to reconnect: its transport is closed without a Socket.IO disconnect, which
        the stock client answers by reconnecting (through the balancer, to another node, where it recovers);
     6. the caller then cleans the application up (HTTP requests get the time that is left).
