@@ -196,6 +196,19 @@ class ReviewCaptions:
         await self._reviews.set_auto_approve(platform_id, enabled)
         return {"platform_id": platform_id, "auto_approve": enabled}
 
+    async def auto_approve_settings(self, actor_id: int) -> list[dict[str, Any]]:
+        """The actor's own platform connections with their auto-approve setting (what the user page shows)."""
+        actor = await _actor(self._users, actor_id)
+        return [
+            {
+                "platform_id": platform.id,
+                "platform_name": platform.name,
+                "platform_type": platform.platform_type.value,
+                "auto_approve": await self._reviews.auto_approve(platform.id),
+            }
+            for platform in await self._platforms.for_user(actor.id)
+        ]
+
     async def _reviewable(self, actor_id: int, item_id: str) -> tuple[User, ReviewItem]:
         actor = await _actor(self._users, actor_id)
         item = await self._reviews.get(item_id)

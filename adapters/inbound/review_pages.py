@@ -21,7 +21,8 @@ def review_session_routes(queue: ReviewQueue, captions: ReviewCaptions) -> list[
     async def listed(user: User, params: dict[str, str], _body: Any) -> tuple[int, dict[str, Any]]:
         # the page shows the signed-in user's own captions (the ones whose events reach it), admins included
         found = await queue.from_request({**params, "user_id": user.id, "owner_id": user.id})
-        return 200, {"items": [review_messages.review_item(item) for item in found]}
+        platforms = await captions.auto_approve_settings(user.id)
+        return 200, {"items": [review_messages.review_item(item) for item in found], "platforms": platforms}
 
     async def acted(user: User, params: dict[str, str], body: Any) -> tuple[int, dict[str, Any]]:
         item = await captions.act(params["action"], params["item_id"], as_user(user, body or {}))
@@ -30,8 +31,12 @@ def review_session_routes(queue: ReviewQueue, captions: ReviewCaptions) -> list[
     async def bulk(user: User, _params: dict[str, str], body: Any) -> tuple[int, dict[str, Any]]:
         return 202, await captions.bulk_from_request(as_user(user, body))
 
+    async def settings(user: User, params: dict[str, str], body: Any) -> tuple[int, dict[str, Any]]:
+        return 200, await captions.set_auto_approve_from_request(int(params["platform_id"]), as_user(user, body))
+
     return [
         ("GET", "/session/reviews", listed),
+        ("PUT", "/session/platforms/{platform_id:[0-9]{1,18}}/review-settings", settings),
         ("POST", "/session/reviews/bulk", bulk),
         ("POST", "/session/reviews/{item_id}/{action:edit|approve|reject|regenerate}", acted),
     ]

@@ -250,6 +250,14 @@ try {
   await admin.waitForSelector('#activity li[data-user="demo"][data-activity="caption_published"]', { timeout: WAIT });
   await shoot(user, "reviews.png");
   say("bulk_published_live");
+  check(await user.$eval(`${one} img.thumb`, (img) => /^https?:.+\.jpg$/.test(img.src)), "a caption shows its image as a thumbnail");
+  check(await user.$eval(`${one} a`, (a) => /^https?:/.test(a.href)), "a caption links to its post");
+  // The platform's auto-approve setting, from the page: stored (the checkbox reflects the answer, not the click).
+  const autoBox = "#auto-approve input.auto-approve";
+  check(!(await user.isChecked(autoBox)), "auto-approve is off by default");
+  await user.click(autoBox);
+  await user.waitForFunction((sel) => { const b = document.querySelector(sel); return b.checked && !b.disabled; }, autoBox, { timeout: WAIT });
+  say("auto_approve_toggled");
 
   // --- A notification through the HTTP API: a toast whose text is exactly what was sent, then gone.
   const title = `Tom & Jerry <b>bold</b> "quoted" it's`;

@@ -214,7 +214,22 @@ async def test_the_page_calls_act_as_the_signed_in_user(sqlite_server: Server) -
                 assert refused.status == 403  # the CSRF header is required, reads included
             headers = {"X-CSRF-Token": demo.csrf_token}
             async with http.get(server.url + "/session/reviews?status=pending", headers=headers) as listed:
-                assert listed.status == 200 and len((await listed.json())["items"]) == len(items)
+                page = await listed.json()
+                assert listed.status == 200 and len(page["items"]) == len(items)
+            # the page's auto-approve toggle: the user's own platforms, off by default, stored when turned on
+            (platform,) = page["platforms"]
+            assert platform["auto_approve"] is False and platform["platform_id"] == items[0]["platform_id"]
+            settings = f"{server.url}/session/platforms/{platform['platform_id']}/review-settings"
+            async with http.put(settings, json={"auto_approve": True}) as no_csrf:
+                assert no_csrf.status == 403
+            async with http.put(settings, json={"auto_approve": True, "user_id": 1}, headers=headers) as spoofed:
+                assert spoofed.status == 400
+            async with http.put(settings, json={"auto_approve": True}, headers=headers) as turned_on:
+                assert turned_on.status == 200 and (await turned_on.json())["auto_approve"] is True
+            async with http.get(server.url + "/session/reviews", headers=headers) as again:
+                assert [p["auto_approve"] for p in (await again.json())["platforms"]] == [True]
+            async with http.put(settings, json={"auto_approve": False}, headers=headers) as turned_off:
+                assert turned_off.status == 200
             target = f"{server.url}/session/reviews/{items[0]['item_id']}/approve"
             async with http.post(target, json={"caption": "Mine.", "user_id": 1}, headers=headers) as spoofed:
                 assert spoofed.status == 400

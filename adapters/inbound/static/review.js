@@ -11,6 +11,7 @@ import { $, el, safeLink, toast } from "./ui.js";
 const EDITABLE = new Set(["pending", "rejected", "failed", "conflict"]);
 const items = new Map(); // item_id -> the latest item seen (raw strings)
 let csrfToken = null;
+let readOnly = false; // a viewer reads captions but may not review them
 
 /** The event payload's item with its strings decoded, so both sources look alike. */
 function decoded(item) {
@@ -52,7 +53,7 @@ function render(item) {
   const count = text("span", "", "review-count");
   counter(area, count, item.max_length);
   area.addEventListener("input", () => counter(area, count, item.max_length));
-  const editable = EDITABLE.has(item.status);
+  const editable = EDITABLE.has(item.status) && !readOnly;
   area.readOnly = !editable;
   const buttons = el("div", { cls: "row" });
   const approve = text("button", "Approve & publish", "review-approve");
@@ -61,7 +62,7 @@ function render(item) {
   approve.addEventListener("click", () => act(item, "approve", area.value !== item.caption ? { caption: area.value } : {}));
   const reject = text("button", "Reject", "review-reject");
   reject.type = "button";
-  reject.disabled = !["pending", "approved", "failed", "conflict"].includes(item.status);
+  reject.disabled = readOnly || !["pending", "approved", "failed", "conflict"].includes(item.status);
   reject.addEventListener("click", () => act(item, "reject"));
   const regenerate = text("button", "Regenerate", "review-regenerate");
   regenerate.type = "button";
@@ -95,9 +96,36 @@ function show(item) {
 
 function updateBulk() {
   const pending = [...items.values()].filter((i) => i.status === "pending").length;
-  $("review-bulk").disabled = pending === 0;
+  $("review-bulk").disabled = readOnly || pending === 0;
   $("reviews-panel").dataset.pending = String(pending);
   $("reviews-panel").dataset.published = String([...items.values()].filter((i) => i.status === "published").length);
+}
+
+/** One checkbox per platform of the user: its captions are approved (and published) as they are generated. */
+function autoApprove(platforms) {
+  const boxes = platforms.map((p) => {
+    const box = el("input", { cls: "auto-approve", attrs: { type: "checkbox", "data-platform": p.platform_id } });
+    box.checked = p.auto_approve === true;
+    box.disabled = readOnly;
+    box.addEventListener("change", async () => {
+      box.disabled = true;
+      const { status, body } = await callService(`/session/platforms/${Number(p.platform_id)}/review-settings`, {
+        method: "PUT",
+        csrfToken,
+        body: { auto_approve: box.checked },
+      });
+      if (status === 200) box.checked = body.auto_approve === true;
+      else {
+        box.checked = !box.checked;
+        $("review-message").textContent = describeError(body);
+      }
+      box.disabled = readOnly;
+    });
+    const label = el("label", {}, box);
+    label.append(document.createTextNode(` auto-approve ${p.platform_name} (${p.platform_type})`));
+    return label;
+  });
+  $("auto-approve").replaceChildren(...boxes);
 }
 
 /** Reads the list (after each connect, so nothing missed while offline stays missing). */
@@ -107,6 +135,7 @@ export async function loadReviews() {
     $("review-message").textContent = describeError(body);
     return;
   }
+  autoApprove(body.platforms || []);
   for (const item of [...body.items].reverse()) show(item);
 }
 
@@ -128,7 +157,8 @@ export const reviewHandlers = {
 export function startReviews(me) {
   csrfToken = me.csrf_token;
   $("reviews-panel").hidden = false;
-  if (me.role === "viewer") $("reviews-panel").dataset.readonly = "true";
+  readOnly = me.role === "viewer";
+  if (readOnly) $("reviews-panel").dataset.readonly = "true";
   $("review-bulk").addEventListener("click", async () => {
     const ids = [...items.values()].filter((i) => i.status === "pending").map((i) => i.item_id);
     if (!ids.length) return;
