@@ -243,15 +243,18 @@ try {
     return node && node.dataset.status === "pending" && Number(node.dataset.version) > v;
   }, [two, rejectedVersion], { timeout: WAIT });
   say("review_rejected_and_regenerated");
+  const three = `#reviews li[data-item="${reviewIds[2]}"]`;
+  const typed = "Typed, not saved, then bulk-approved.";
+  await user.fill(`${three} .review-caption`, typed);
   await user.click("#review-bulk");
   await user.waitForSelector('#publish-progress[data-remaining="0"]', { timeout: WAIT });
   await user.waitForFunction(() => document.getElementById("reviews-panel").dataset.published === "6", null, { timeout: WAIT });
   check((await user.textContent("#publish-progress")).includes("5 published"), "the bulk progress counted its five");
+  check((await user.inputValue(`${three} .review-caption`)) === typed, "a caption typed before the bulk approval is the one published");
   await admin.waitForSelector('#activity li[data-user="demo"][data-activity="caption_published"]', { timeout: WAIT });
   await shoot(user, "reviews.png");
   say("bulk_published_live");
   check(await user.$eval(`${one} img.thumb`, (img) => /^https?:.+\.jpg$/.test(img.src)), "a caption shows its image as a thumbnail");
-  check(await user.$eval(`${one} a`, (a) => /^https?:/.test(a.href)), "a caption links to its post");
   // The platform's auto-approve setting, from the page: stored (the checkbox reflects the answer, not the click).
   const autoBox = "#auto-approve input.auto-approve";
   check(!(await user.isChecked(autoBox)), "auto-approve is off by default");

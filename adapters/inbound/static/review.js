@@ -42,6 +42,7 @@ async function act(item, action, body) {
   });
   if (status === 200) show(answer);
   else $("review-message").textContent = describeError(answer);
+  return status === 200;
 }
 
 function render(item) {
@@ -160,7 +161,14 @@ export function startReviews(me) {
   readOnly = me.role === "viewer";
   if (readOnly) $("reviews-panel").dataset.readonly = "true";
   $("review-bulk").addEventListener("click", async () => {
-    const ids = [...items.values()].filter((i) => i.status === "pending").map((i) => i.item_id);
+    // A caption typed but not yet saved is stored first, so the bulk approval publishes what the page shows;
+    // one whose edit is refused (empty, too long) stays out of the bulk.
+    const ids = [];
+    for (const item of [...items.values()].filter((i) => i.status === "pending")) {
+      const area = document.querySelector(`#review-${CSS.escape(item.item_id)} .review-caption`);
+      if (area && area.value !== item.caption && !(await act(item, "edit", { caption: area.value }))) continue;
+      ids.push(item.item_id);
+    }
     if (!ids.length) return;
     const { status, body } = await callService("/session/reviews/bulk", { method: "POST", csrfToken, body: { action: "approve", item_ids: ids.slice(0, 500) } });
     $("review-message").textContent = status === 202 ? `Publishing ${body.approved.length} captions…` : describeError(body);
