@@ -20,7 +20,10 @@ from adapters.inbound.log_safety import EscapingFormatter
 from adapters.observability import log_context
 from domain.validation import correlation_id_of
 
-HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(node)s sid=%(sid)s user=%(user_id)s event=%(event)s] %(message)s"
+HUMAN_FORMAT = (
+    "%(asctime)s %(levelname)s %(name)s [%(node)s sid=%(sid)s user=%(user_id)s event=%(event)s corr=%(correlation_id)s] "
+    "%(message)s"
+)
 CONTEXT_KEYS = ("node", "sid", "user_id", "event", "correlation_id")
 ACCESS_LOGGER = "vedfolnir.access"
 
