@@ -69,8 +69,10 @@ async def test_the_stock_client_through_nginx_over_each_transport_and_limits_see
                 for headers in ({}, spoofed, {}):
                     client = await client_from(url, "127.0.0.2", auth, headers=headers)
                     await close_from(client)
-                with pytest.raises(socketio.exceptions.ConnectionError):
-                    await client_from(url, "127.0.0.2", auth)
+                # Refused on the fourth attempt over WebSocket (client_from's default) and over long-polling.
+                for transports in (["websocket"], ["polling"]):
+                    with pytest.raises(socketio.exceptions.ConnectionError, match="RATE_LIMIT_EXCEEDED"):
+                        await client_from(url, "127.0.0.2", auth, transports=transports)
                 other = await client_from(url, "127.0.0.3", auth, transports=["polling"])
                 await close_from(other)
                 await watcher.inbox.until(
