@@ -16,6 +16,7 @@ import aiohttp
 import socketio
 
 from tests.integration.databases import fresh_postgres_database
+from tests.integration.emitted import record as record_emitted
 from tests.integration.harness import Client, Inbox
 from tests.integration.processes import cli
 
@@ -161,10 +162,13 @@ async def client_from(
     client = Client(sio, namespace, inbox)
 
     async def on_any(event: str, data: Any = None, *_offset: Any) -> None:
+        record_emitted(namespace, event, data)  # checked against the AsyncAPI document at the run's end
         await inbox.put(event, data)
 
     async def on_connect_error(data: Any = None) -> None:
         client.connect_error = data
+        if isinstance(data, dict) and isinstance(data.get("data"), dict):
+            record_emitted(namespace, "connect_error", data["data"])
 
     sio.on("*", on_any, namespace=namespace)
     sio.on("connect_error", on_connect_error, namespace=namespace)
