@@ -6,7 +6,7 @@ import logging
 
 from application.connections import ConnectionRegistry
 from application.limits import connection_slot_key
-from application.ports import ConnectionSlotStore, JobLeases, JobRepository, JobScheduler
+from application.ports import ConnectionSlotStore, JobLeases, JobRepository, JobRunner
 from domain.jobs import ACTIVE_STATUSES
 
 log = logging.getLogger("vedfolnir.fleet")
@@ -30,7 +30,7 @@ class ClaimJobs:
     loses its jobs to another once the lease runs out, and they continue from the first post not done.
     """
 
-    def __init__(self, jobs: JobRepository, leases: JobLeases, scheduler: JobScheduler, owner: str) -> None:
+    def __init__(self, jobs: JobRepository, leases: JobLeases, scheduler: JobRunner, owner: str) -> None:
         self._jobs = jobs
         self._leases = leases
         self._scheduler = scheduler
@@ -41,7 +41,13 @@ class ClaimJobs:
         if self.running:
             kept = await self._leases.renew(self.running, self._owner)
             for lost in self.running - kept:
-                log.warning("lost the claim on job %s; another worker may run it", lost)
+                if await self._leases.claim(lost, self._owner):  # it ran out (Redis was away) and nobody took it
+                    log.warning("the claim on job %s had run out; claimed again, it goes on here", lost)
+                    continue
+                # Another runner holds it now: stop it here, so it never runs twice (the post cut short is redone)
+                log.warning("lost the claim on job %s to another runner; stopped here", lost)
+                self.running.discard(lost)
+                self._scheduler.stop(lost)
         claimed = 0
         for job in await self._jobs.with_status(ACTIVE_STATUSES):
             if job.id in self.running:

@@ -247,6 +247,12 @@ class JobScheduler(Protocol):
         ...
 
 
+class JobRunner(JobScheduler, Protocol):
+    """A scheduler that runs jobs in this process, so it can also stop one (a claim lost to another runner)."""
+
+    def stop(self, job_id: str) -> None: ...
+
+
 class JobSignals(Protocol):
     """Wakes a job's runner when its stored state changed (resume, cancel); storage stays the truth.
 

@@ -44,6 +44,12 @@ class InProcessJobScheduler:
                 except Exception:
                     log.exception("after-run hook of job %s failed", job_id)
 
+    def stop(self, job_id: str) -> None:
+        """Cancels the job's run here (its after-run hook still runs); nothing if it does not run here."""
+        task = self._tasks.get(job_id)
+        if task is not None:
+            task.cancel()
+
     @property
     def running(self) -> int:
         return len(self._tasks)
