@@ -43,13 +43,27 @@ class InlineClaims:
         self._poll_seconds = poll_seconds
         self._node_id = node_id
         self._task: asyncio.Task[None] | None = None
+        self._failing = False
         scheduler.on_finished(claim.finished)  # a job that ends here, however, releases its lease
 
     def start(self) -> None:
         """Also the start-up recovery: jobs whose runner is gone (lease released or run out) are taken."""
         self._task = asyncio.get_running_loop().create_task(
-            every(self._poll_seconds, self._claim, "job claims", at_start=True), name="job-claims"
+            every(self._poll_seconds, self._round, "job claims", at_start=True), name="job-claims"
         )
+
+    async def _round(self) -> None:
+        """One claim round; an outage (Redis or the database away) is logged once, not every poll."""
+        try:
+            await self._claim()
+        except Exception:
+            if not self._failing:
+                log.warning("job claims failed; retrying every %.1f s", self._poll_seconds, exc_info=True)
+            self._failing = True
+            return
+        if self._failing:
+            log.info("job claims work again")
+        self._failing = False
 
     async def hand_back(self) -> None:
         """Stops claiming, stops the jobs running here and releases their leases: another node takes them
