@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -19,9 +20,28 @@ def run(*args: str | Path, **kw: object) -> subprocess.CompletedProcess[str]:
     return done
 
 
+def clean_checkout(into: Path) -> Path:
+    """The project's files as a fresh clone would have them (plus files not yet committed), nothing ignored:
+    no build/ left by an earlier wheel (setuptools would ship its stale modules), no node_modules."""
+    listing = ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    found = subprocess.run(listing, capture_output=True, text=True, timeout=60)
+    if found.returncode != 0:  # not a git checkout (an unpacked archive): the tree without what builds leave
+        skip = shutil.ignore_patterns("build", "dist", ".venv", "node_modules", ".git", "*.egg-info", "__pycache__")
+        shutil.copytree(ROOT, into, ignore=skip)
+        return into
+    listed = found.stdout
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, into / name)
+    return into
+
+
 def test_a_wheel_installed_elsewhere_migrates_and_serves(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", wheels, ROOT)
+    source = clean_checkout(tmp_path / "checkout")
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", wheels, source)
     wheel = next(wheels.glob("vedfolnir_realtime-*.whl"))
     venv = tmp_path / "host"
     run(sys.executable, "-m", "venv", "--without-pip", venv)
