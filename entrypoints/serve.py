@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from adapters.inbound.drain import DRAIN_KEY
+from adapters.inbound.http_refusal import RefusingAppRunner
 from adapters.inbound.logging_setup import ACCESS_LOGGER, access_logger
 from adapters.inbound.metrics_http import METRICS_KEY
 from composition.app import build_app
@@ -40,7 +41,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
 async def _serve_until_stopped(app: web.Application, host: str, port: int, listener: socket.socket | None) -> None:
     """Serves until SIGTERM or SIGINT, then drains (adapters/inbound/drain.py) and exits."""
     drain = app[DRAIN_KEY]
-    runner = web.AppRunner(
+    runner = RefusingAppRunner(
         app,
         handle_signals=False,
         access_log=logging.getLogger(ACCESS_LOGGER),

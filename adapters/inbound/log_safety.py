@@ -8,6 +8,8 @@ from typing import Any
 
 from aiohttp.http_exceptions import HttpProcessingError
 
+from adapters.inbound.gc_tuning import collect_soon
+
 # C0 controls, DEL and the Unicode line/paragraph separators: anything a terminal or a log shipper may
 # read as the end of a line or a control sequence.
 _CONTROL = re.compile("[\x00-\x1f\x7f\u0085\u2028\u2029]")
@@ -91,6 +93,11 @@ class BadRequestsCounted(logging.Filter):
         if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 0) < 500:
             if self.security is not None:
                 self.security.record("bad_http_request", status=exc.code)
+            # The traceback keeps aiohttp's data_received frame, whose locals lead back to this exception: a cycle
+            # holding the refused connection's parser (every header read) and the chunk it read, ~1 MB each, for
+            # the cyclic collector to find. The record is dropped here, so nothing needs the traceback any more.
+            exc.__traceback__ = None
+            collect_soon()
             return False
         return True
 

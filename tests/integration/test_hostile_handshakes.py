@@ -77,6 +77,52 @@ async def test_handshakes_that_never_connect_cannot_hold_memory(tmp_path: Path) 
     assert "security event bad_http_request" in log and "Traceback" not in log  # the 100-header request
 
 
+BROWSER_HEADERS = {  # what Chrome sends on a socket.io polling request, with a 4 KB Flask session cookie
+    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+    "Accept": "*/*",
+    "Accept-Language": "en-GB,en-US;q=0.9,en;q=0.8",
+    "Accept-Encoding": "gzip, deflate, br, zstd",
+    "Referer": "http://127.0.0.1/",
+    "Sec-Fetch-Dest": "empty",
+    "Sec-Fetch-Mode": "cors",
+    "Sec-Fetch-Site": "same-origin",
+    "Sec-Ch-Ua": '"Chromium";v="131", "Not_A Brand";v="24"',
+    "Sec-Ch-Ua-Mobile": "?0",
+    "Sec-Ch-Ua-Platform": '"Linux"',
+    "Cookie": "session=" + "e" * 4096 + "; remember_token=1|" + "f" * 128,
+}
+
+
+async def test_the_findings_oversized_handshakes_are_refused_within_the_memory_bound(tmp_path: Path) -> None:
+    """The finding's exact shape: 200 polling handshakes with 100 headers of 8 KB each (8 at a time), while a
+    browser-sized handshake with a 4 KB session cookie still passes and a control client keeps its round trip."""
+    async with server_process(tmp_path) as server:
+        control = await server.client(await server.session("admin"))
+        trips = [await server.round_trip(control)]
+        statuses: dict[int, int] = {}
+        async with RssWatch(server) as watch, aiohttp.ClientSession() as http:
+            gate = asyncio.Semaphore(8)
+
+            async def one() -> None:
+                async with gate:
+                    status, _ = await _handshake(http, server.url, _headers(100, 8 * 1024))
+                statuses[status] = statuses.get(status, 0) + 1
+
+            for _ in range(4):
+                await asyncio.gather(*(one() for _ in range(50)))
+                trips.append(await server.round_trip(control))
+            browser = await _handshake(http, server.url, BROWSER_HEADERS)
+        await control.close()
+        print(f"oversized handshakes {statuses}: RSS +{watch.growth_mb:.1f} MB, control max {max(trips) * 1000:.0f} ms")
+        assert server.alive()
+        assert statuses == {400: 200}, statuses
+        assert browser[0] == 200, browser
+        assert watch.growth_mb < 30, f"RSS grew {watch.growth_mb:.0f} MB"
+        assert max(trips) < 2.0
+        log = server.log()
+    assert log.count("security event bad_http_request") == 200 and "Traceback" not in log
+
+
 @pytest.mark.redis
 async def test_the_handshake_budget_is_fleet_wide_over_redis(tmp_path: Path) -> None:
     settings = {
