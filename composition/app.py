@@ -102,8 +102,11 @@ async def _hand_jobs_back(container: Container) -> None:
     inline node (no Redis) stops its jobs, and they resume when it, or a node on its database, next starts."""
     if container.jobs_mode() == "claimed":
         await container.inline_claims().hand_back()
-    else:
-        await container.scheduler().close()
+        return
+    stopping = container.scheduler().running
+    await container.scheduler().close()
+    if stopping:
+        log.info("draining: stopped %d running jobs; with no Redis they resume when a node on this database next starts", stopping)
 
 
 def _http(container: Container, app: web.Application) -> None:
