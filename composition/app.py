@@ -106,7 +106,10 @@ async def _hand_jobs_back(container: Container) -> None:
     stopping = container.scheduler().running
     await container.scheduler().close()
     if stopping:
-        log.info("draining: stopped %d running jobs; with no Redis they resume when a node on this database next starts", stopping)
+        log.info(
+            "draining: stopped %d running jobs; with no Redis they resume when a node on this database next starts",
+            stopping,
+        )
 
 
 def _http(container: Container, app: web.Application) -> None:
