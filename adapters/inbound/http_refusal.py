@@ -1,4 +1,4 @@
-"""A connection whose request aiohttp refused to parse (header limits, bad request line) stops being read."""
+"""A connection whose request aiohttp refused to parse (header limits, bad request line) stops being read; its 400 says nosniff."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any, cast
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
 
 # Why (private seams, quarantined here; see docs/upstream-overrides.md): after a parse error aiohttp keeps reading
 # the connection until its task has written the 400, and each chunk read meanwhile becomes one more queued error
@@ -41,6 +43,15 @@ class _RefusingRequestHandler(RequestHandler):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._parser = cast(Any, _ParserStopsReadingOnRefusal(self._parser, self))
+
+    def handle_error(
+        self, request: BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
+    ) -> StreamResponse:
+        """aiohttp's own error answers (a request it could not parse: its text quotes the request) bypass the
+        application's on_response_prepare, so they get `nosniff` here like every other answer."""
+        response = super().handle_error(request, status, exc, message)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 class _RefusingServer(web.Server):

@@ -3,6 +3,7 @@ behind a trusted TLS proxy, one URL rule for action_url (escaped like every stri
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import aiohttp
@@ -66,3 +67,23 @@ async def test_cookies_are_secure_behind_a_trusted_tls_proxy(tmp_path: Path) -> 
         plain = await _sign_in(server, {"Origin": server.url, "X-Forwarded-Proto": "http"})
     assert behind_tls.status == 303 and "Secure" in behind_tls.headers["Set-Cookie"]
     assert "Secure" not in plain.headers["Set-Cookie"]
+
+
+async def test_aiohttps_own_400s_for_unparsable_requests_say_nosniff(tmp_path: Path) -> None:
+    """Its text quotes the request (a bad method, an over-long header): served as text/plain, it must not be sniffed."""
+    async with server_process(tmp_path) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        for request in (
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: <script>" + b"a" * 9000 + b"\r\n\r\n",
+            b"<script>\x01 / HTTP/1.1\r\n\r\n",
+        ):
+            reader, writer = await asyncio.open_connection(host, int(port))
+            try:
+                writer.write(request)
+                await writer.drain()
+                answer = await asyncio.wait_for(reader.read(65536), 5)
+            finally:
+                writer.close()
+            head = answer.split(b"\r\n\r\n", 1)[0].lower()
+            assert head.startswith(b"http/1.0 400") or head.startswith(b"http/1.1 400"), answer[:200]
+            assert b"x-content-type-options: nosniff" in head, answer[:400]
