@@ -44,7 +44,7 @@ def build_app(container: Container) -> web.Application:
     app = web.Application(
         client_max_size=1024 * 1024,
         # Header limits: a request past them is answered 400 before any handler (or handshake) sees it.
-        handler_args={"max_headers": settings.http_max_headers, "max_field_size": settings.http_max_field_size},
+        handler_args=header_limits(settings),
     )
     app.on_response_prepare.append(nosniff)
     _socketio(container, app)
@@ -52,6 +52,11 @@ def build_app(container: Container) -> web.Application:
     _http(container, app)
     _background(container, app)
     return app
+
+
+def header_limits(settings: Settings) -> dict[str, int]:
+    """aiohttp's request-header limits (handler_args) for every listener we open."""
+    return {"max_headers": settings.http_max_headers, "max_field_size": settings.http_max_field_size}
 
 
 def _socketio(container: Container, app: web.Application) -> None:
@@ -192,7 +197,11 @@ def _background(container: Container, app: web.Application) -> None:
             loop.create_task(every(settings.session_check_interval, container.sweep_sessions(), "session sweep"))
         )
         if settings.metrics_port is not None:
-            metrics_runner.append(await serve_metrics(container.metrics(), settings.flask_host, settings.metrics_port))
+            metrics_runner.append(
+                await serve_metrics(
+                    container.metrics(), settings.flask_host, settings.metrics_port, header_limits(settings)
+                )
+            )
         tune_after_startup()
 
     async def on_cleanup(_app: web.Application) -> None:

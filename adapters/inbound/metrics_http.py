@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 
+from adapters.inbound.http_refusal import RefusingAppRunner
+from adapters.inbound.response_headers import nosniff
 from adapters.observability.metrics import Metrics
 
 METRICS_PATH = "/metrics"
@@ -25,11 +28,15 @@ def register_metrics(app: web.Application, metrics: Metrics) -> None:
     app.router.add_get(METRICS_PATH, metrics_handler(metrics))
 
 
-async def serve_metrics(metrics: Metrics, host: str, port: int) -> web.AppRunner:
-    """A separate listener that serves only /metrics; the caller cleans the returned runner up."""
-    app = web.Application()
+async def serve_metrics(
+    metrics: Metrics, host: str, port: int, handler_args: Mapping[str, Any] | None = None
+) -> web.AppRunner:
+    """A separate listener that serves only /metrics, with the main server's header limits (`handler_args`);
+    the caller cleans the returned runner up."""
+    app = web.Application(handler_args=handler_args)
+    app.on_response_prepare.append(nosniff)
     register_metrics(app, metrics)
-    runner = web.AppRunner(app, access_log=None)
+    runner = RefusingAppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

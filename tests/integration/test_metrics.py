@@ -133,6 +133,9 @@ async def test_metrics_on_a_port_of_their_own(tmp_path: Path) -> None:
         assert ("vedfolnir_connections", frozenset({("namespace", "/")})) in samples
         async with aiohttp.ClientSession() as http, http.get(server.url + "/metrics") as answer:
             assert answer.status == 404
+        headers = {f"X-Padding-{i}": "p" for i in range(settings.http_max_headers + 1)}
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics", headers=headers) as a:
+            assert a.status == 400 and a.headers["X-Content-Type-Options"] == "nosniff"  # the same header limits
 
 
 @pytest.mark.redis
