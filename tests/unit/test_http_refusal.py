@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from unittest import mock
 
 import pytest
@@ -21,11 +20,7 @@ class _Handler:
 
 
 def _parser(handler: _Handler) -> _ParserStopsReadingOnRefusal:
-    loop = asyncio.new_event_loop()
-    try:
-        real = HttpRequestParser(mock.Mock(), loop, 2**16, max_headers=64, max_field_size=8190)
-    finally:
-        loop.close()
+    real = HttpRequestParser(mock.Mock(), mock.Mock(), 2**16, max_headers=64, max_field_size=8190)  # no loop needed
     return _ParserStopsReadingOnRefusal(real, handler)  # type: ignore[arg-type]
 
 
