@@ -36,6 +36,7 @@ class ClaimJobs:
         self._scheduler = scheduler
         self._owner = owner
         self.running: set[str] = set()
+        self.taking = True  # False once the node hands its jobs back: a claim still on its way is let go
 
     async def __call__(self) -> int:
         if self.running:
@@ -60,7 +61,10 @@ class ClaimJobs:
 
     async def take(self, job_id: str) -> bool:
         """Claims one job (a new one started on this node) and runs it here; False if another runner holds it."""
-        if job_id in self.running or not await self._leases.claim(job_id, self._owner):
+        if not self.taking or job_id in self.running or not await self._leases.claim(job_id, self._owner):
+            return False
+        if not self.taking:  # the node began handing jobs back while the claim was out
+            await self._leases.release(job_id, self._owner)
             return False
         self.running.add(job_id)
         self._scheduler.schedule(job_id)

@@ -68,6 +68,7 @@ class InlineClaims:
     async def hand_back(self) -> None:
         """Stops claiming, stops the jobs running here and releases their leases: another node takes them
         on its next claim round (a post cut short is captioned again there)."""
+        self._claim.taking = False  # a new job's claim still on its way is let go, not run here
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

@@ -59,3 +59,26 @@ async def test_a_claim_lost_to_another_runner_stops_the_job_here_and_one_that_ra
     await claim()
     assert runner.running == {"j1"} and claim.running == {"j1"}
     assert leases.owners == {"j1": "node-a", "j2": "node-b"}  # node B's claim is left alone
+
+
+async def test_a_node_handing_its_jobs_back_takes_no_new_one() -> None:
+    leases, runner = Leases(), Runner()
+    claim = ClaimJobs(Jobs([]), leases, runner, "node-a")  # type: ignore[arg-type]
+    assert await claim.take("j1") is True and runner.running == {"j1"}
+    claim.taking = False
+    assert await claim.take("j2") is False
+    assert runner.running == {"j1"} and "j2" not in leases.owners
+
+
+async def test_a_claim_that_returns_after_the_hand_back_began_is_let_go() -> None:
+    leases, runner = Leases(), Runner()
+    claim = ClaimJobs(Jobs([]), leases, runner, "node-a")  # type: ignore[arg-type]
+    granted = leases.claim
+
+    async def claim_during_hand_back(job_id: str, owner: str) -> bool:
+        claim.taking = False  # SIGTERM's hand-back starts while this claim is out
+        return await granted(job_id, owner)
+
+    leases.claim = claim_during_hand_back  # type: ignore[method-assign]
+    assert await claim.take("j1") is False
+    assert runner.running == set() and leases.owners == {}
