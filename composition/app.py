@@ -26,6 +26,7 @@ from adapters.inbound.response_headers import nosniff
 from adapters.inbound.review_pages import review_session_routes
 from adapters.inbound.socket_server import SocketGateway
 from adapters.inbound.socketio.engine_door import attach as attach_socketio
+from adapters.stopping import finish_within, stop_tasks
 from composition.config import Settings
 from composition.container import Container
 from composition.lifecycle import running, start_publishing
@@ -205,11 +206,10 @@ def _background(container: Container, app: web.Application) -> None:
         tune_after_startup()
 
     async def on_cleanup(_app: web.Application) -> None:
+        # Each step is bounded (adapters/stopping.py): a loop that ignores cancel() is logged, not waited on forever.
         if metrics_runner:
-            await metrics_runner.pop().cleanup()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+            await finish_within(metrics_runner.pop().cleanup(), "metrics server cleanup")
+        await stop_tasks(tasks, "periodic loops")
         await stack.aclose()
 
     app.on_startup.append(on_startup)

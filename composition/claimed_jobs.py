@@ -8,6 +8,7 @@ import logging
 
 from adapters.inbound.periodic import every
 from adapters.outbound.memory.scheduler import InProcessJobScheduler
+from adapters.stopping import stop_tasks
 from application.fleet import ClaimJobs
 
 log = logging.getLogger("vedfolnir.jobs")
@@ -70,9 +71,8 @@ class InlineClaims:
         on its next claim round (a post cut short is captioned again there)."""
         self._claim.taking = False  # a new job's claim still on its way is let go, not run here
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+            task, self._task = self._task, None
+            await stop_tasks([task], "job claims loop")
         stopping = len(self._claim.running)
         await self._scheduler.close()
         for job_id in list(self._claim.running):

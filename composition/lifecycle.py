@@ -6,8 +6,11 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from adapters.outbound.sql.engine import migrate
+from adapters.stopping import finish_within
 from composition.config import MEMORY, Settings
 from composition.container import Container
+
+SHUTDOWN_SECONDS = 20.0
 
 
 @contextlib.asynccontextmanager
@@ -18,7 +21,10 @@ async def running(container: Container) -> AsyncIterator[Container]:
         await container.init_resources()  # type: ignore[misc]  # every lifetime is async, so this is awaitable
         yield container
     finally:
-        await container.shutdown_resources()  # type: ignore[misc]
+        # Bounded: every lifetime stops its own tasks within a few seconds; this is the backstop for one that doesn't.
+        closing = container.shutdown_resources()
+        assert closing is not None  # every lifetime is async, so this is an awaitable
+        await finish_within(closing, "closing the container's resources", seconds=SHUTDOWN_SECONDS)
 
 
 def start_publishing(container: Container) -> None:

@@ -7,6 +7,7 @@ import logging
 
 from adapters.inbound.metrics_http import serve_metrics
 from adapters.inbound.periodic import every
+from adapters.stopping import stop_tasks
 from composition.config import Settings
 from composition.container import build_container
 from composition.lifecycle import running, start_publishing
@@ -37,8 +38,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         try:
             await stop.wait()
         finally:
-            claiming.cancel()
-            await asyncio.gather(claiming, return_exceptions=True)
+            await stop_tasks([claiming], "job claims loop")
             # Hand the running jobs back: stop them first, then release their claims (the scheduler's
             # on_finished hook does it per job), so another worker continues at once and never runs a job
             # while this one still does. A post cut short is captioned again by the next runner.

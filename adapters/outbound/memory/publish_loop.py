@@ -7,6 +7,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from adapters.stopping import raise_if_cancelled, stop_tasks
+
 log = logging.getLogger("vedfolnir.publish")
 
 
@@ -27,6 +29,7 @@ class InProcessPublishLoop:
 
     async def _run(self, drain: Callable[[bool], Awaitable[int]], poll_seconds: float, take_over: bool) -> None:
         while True:
+            raise_if_cancelled()
             self._wake.clear()  # a kick from here on runs one more round
             try:
                 await drain(take_over)
@@ -36,10 +39,10 @@ class InProcessPublishLoop:
             except Exception:
                 log.exception("publishing failed; retrying in %.1f s", poll_seconds)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), poll_seconds)
+                async with asyncio.timeout(poll_seconds):  # not wait_for: it can drop a cancel on 3.11
+                    await self._wake.wait()
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+            task, self._task = self._task, None
+            await stop_tasks([task], "publish loop")

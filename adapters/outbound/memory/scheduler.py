@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from adapters.observability import log_context
+from adapters.stopping import stop_tasks
 
 log = logging.getLogger("vedfolnir.jobs")
 
@@ -60,7 +61,4 @@ class InProcessJobScheduler:
             await asyncio.shield(task)
 
     async def close(self) -> None:
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(list(self._tasks.values()), "caption jobs")

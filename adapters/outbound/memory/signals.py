@@ -29,7 +29,8 @@ class LocalJobSignals:
 
     async def wait(self, job_id: str, at_most: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event(job_id).wait(), at_most)
+            async with asyncio.timeout(at_most):  # not wait_for: it can drop a cancel on 3.11 (gh-86296)
+                await self._event(job_id).wait()
 
     def forget(self, job_id: str) -> None:
         self._woken.pop(job_id, None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 from collections.abc import AsyncGenerator
@@ -15,6 +14,7 @@ from socketio.packet import Packet  # type: ignore[import-untyped]
 from adapters.outbound.direct_delivery import deliver_locally
 from adapters.outbound.redis.client import client_options
 from adapters.outbound.redis.subscription import SubscriptionState, channel_messages
+from adapters.stopping import finish_within, stop_tasks
 
 
 class DirectRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # socketio is untyped
@@ -59,11 +59,9 @@ class DirectRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # s
         """Stops the listener and closes the client: python-socketio's shutdown leaves both running."""
         listener = getattr(self, "thread", None)
         if listener is not None:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+            await stop_tasks([listener], "redis manager listener")
         if self.redis is not None:
-            await self.redis.aclose()
+            await finish_within(self.redis.aclose(), "closing the redis manager's client", seconds=3.0)
             self.redis, self.connected = None, False
 
     def _redis_connect(self) -> None:

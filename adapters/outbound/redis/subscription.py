@@ -12,6 +12,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from adapters.stopping import raise_if_cancelled, stop_tasks
+
 log = logging.getLogger("vedfolnir.redis")
 
 MIN_BACKOFF = 0.1
@@ -42,6 +44,7 @@ async def channel_messages(
     """
     backoff = MIN_BACKOFF
     while True:
+        raise_if_cancelled()  # a cancel swallowed inside redis-py (see adapters/stopping.py) still ends the loop
         pubsub = redis.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(channel)
@@ -63,7 +66,9 @@ async def channel_messages(
         finally:
             state.healthy = False
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                # Bounded: it takes the pubsub's lock and closes a socket that may be dead.
+                async with asyncio.timeout(2.0):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
         state.subscribed_once.set()  # the first attempt is over, even if it failed
         await asyncio.sleep(backoff)
         backoff = min(backoff * 2, MAX_BACKOFF)
@@ -75,6 +80,7 @@ async def _read(pubsub: PubSub, ping_every: float) -> AsyncGenerator[bytes | str
     loop = asyncio.get_running_loop()
     last_ping = last_seen = loop.time()
     while True:
+        raise_if_cancelled()
         message: dict[str, Any] | None = await pubsub.get_message(timeout=min(1.0, ping_every))
         now = loop.time()
         if message is not None:
@@ -124,9 +130,7 @@ class ChannelListener:
         task, self._task = self._task, None
         if task is None:
             return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_tasks([task], f"redis listener {self._channel}")
 
     async def _run(self) -> None:
         messages = channel_messages(
