@@ -23,14 +23,17 @@ URL = "redis://127.0.0.1:6379/0"
 
 
 class CancelOnNextWrite:
-    """Once armed, cancels `target` right as a command's write finishes: the cancel is queued before
-    wait_for's own wake-up, which is exactly the interleaving a loaded event loop produces."""
+    """Once armed, cancels `target` (or wakes the step waiting on `go`) right as a command's write finishes:
+    it is queued before wait_for's own wake-up, which is the interleaving a loaded event loop produces."""
 
     def __init__(self) -> None:
         self.target: asyncio.Task[None] | None = None
+        self.go: asyncio.Future[None] | None = None
         self.fired = asyncio.Event()
 
     def after_write(self) -> None:
+        if self.go is not None and not self.go.done():
+            self.go.set_result(None)
         if self.target is not None and not self.fired.is_set() and asyncio.current_task() is not self.target:
             asyncio.get_running_loop().call_soon(self.target.cancel)
             self.fired.set()
@@ -54,18 +57,23 @@ async def _ended(task: asyncio.Task[None], within: float) -> bool:
     return bool(done)
 
 
-async def test_a_redis_listener_cancelled_mid_ping_stops(hook: CancelOnNextWrite) -> None:
+async def test_a_redis_listener_stopped_mid_ping_stops(hook: CancelOnNextWrite) -> None:
+    """The hang as seen: shutdown's own stop() runs in the window after a PING's write, its cancel is
+    dropped, and stop() waited for ever on a listener that went on reading (state "cancelling")."""
     redis = redis_from_url(URL)
     listener = ChannelListener(redis, f"vrt-hang-{uuid.uuid4().hex[:8]}", _ignore, ping_every=0.05)
     try:
         await listener.start()
         assert listener.healthy
-        task = listener._task  # noqa: SLF001  # the listener's own task: the one stop() waits for
-        assert task is not None
-        hook.target = task  # its next PING's write ends with a cancel in the window
-        await asyncio.wait_for(hook.fired.wait(), 5)
-        assert await _ended(task, 5.0), "the listener swallowed its cancel and kept reading"
-        await asyncio.wait_for(listener.stop(), 5)
+        go = hook.go = asyncio.get_running_loop().create_future()
+
+        async def shutdown() -> None:
+            await go  # made ready by the next write, before wait_for's own wake-up
+            await listener.stop()
+
+        stopping = asyncio.get_running_loop().create_task(shutdown())
+        assert await _ended(stopping, 8.0), "stop() waited on a listener that swallowed its cancel"
+        assert not listener.healthy
     finally:
         await redis.aclose()
 
