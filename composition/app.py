@@ -20,12 +20,12 @@ from adapters.inbound.logging_setup import bind_user_lookup
 from adapters.inbound.metrics_http import METRICS_KEY, register_metrics, serve_metrics
 from adapters.inbound.pages import register_pages
 from adapters.inbound.periodic import every
-from adapters.inbound.recovery import RecoveryProtocol
 from adapters.inbound.refusals import RefusalDelivery
 from adapters.inbound.response_headers import nosniff
 from adapters.inbound.review_pages import review_session_routes
-from adapters.inbound.socket_server import SocketGateway
 from adapters.inbound.socketio.engine_door import attach as attach_socketio
+from adapters.inbound.socketio.gateway import SocketGateway
+from adapters.inbound.socketio.recovery import RecoveryProtocol
 from adapters.stopping import finish_within, stop_tasks
 from composition.config import Settings
 from composition.container import Container

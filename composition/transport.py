@@ -8,16 +8,17 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from adapters.inbound.recovery import RecoveringServer, RecoveringTransport
-from adapters.inbound.socket_server import OrjsonModule, SocketPublisher, SocketTransport, create_socket_server
+from adapters.inbound.socketio.engine_patches import RecoveringServer
+from adapters.inbound.socketio.gateway import OrjsonModule, create_socket_server
+from adapters.inbound.socketio.local_manager import DirectManager
+from adapters.inbound.socketio.logged_delivery import LocalLoggedEmitter, LoggedPublisher
+from adapters.inbound.socketio.redis_event_log import RedisLoggedEmitter
+from adapters.inbound.socketio.redis_manager import DirectRedisManager
+from adapters.inbound.socketio.transport import RecoveringTransport, SocketPublisher, SocketTransport
 from adapters.observability.metered import MeteredPublisher
 from adapters.observability.metrics import Metrics
-from adapters.outbound.direct_delivery import DirectManager
 from adapters.outbound.event_log import LocalEventLog
-from adapters.outbound.logged_delivery import LocalLoggedEmitter, LoggedPublisher
 from adapters.outbound.memory.recovery import InMemoryRecoveryStates
-from adapters.outbound.redis.event_log import RedisLoggedEmitter
-from adapters.outbound.redis.manager import DirectRedisManager
 from adapters.outbound.redis.publisher import ManagerPublisher
 from adapters.outbound.redis.recovery import RedisRecoveryStates
 from application.connections import ConnectionRegistry

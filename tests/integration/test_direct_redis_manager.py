@@ -12,7 +12,7 @@ import pytest
 import socketio  # type: ignore[import-untyped]
 from aiohttp import web
 
-from adapters.outbound.redis.manager import DirectRedisManager
+from adapters.inbound.socketio.redis_manager import DirectRedisManager
 from tests.integration.test_redis_signals_and_revocations import throwaway_redis
 from tests.integration.waiting import eventually
 

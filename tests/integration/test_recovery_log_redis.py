@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from adapters.inbound.socketio.redis_event_log import RedisLoggedEmitter
 from adapters.outbound.event_log import LocalEventLog
-from adapters.outbound.redis.event_log import RedisLoggedEmitter
 
 pytestmark = pytest.mark.redis
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.inbound.socket_server import SocketGateway
+from adapters.inbound.socketio.gateway import SocketGateway
 from application.ports import NotFound
 from domain.errors import DomainError, ErrorCode
 from tests.unit.twins import CountingTokens, FakeClock

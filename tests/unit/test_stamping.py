@@ -9,7 +9,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from adapters.inbound.client_address import ClientAddress
 from adapters.inbound.handshake_guard import HandshakeGuard
-from adapters.inbound.socket_server import OriginPolicy, _no_jsonp
+from adapters.inbound.socketio.engine_door import OriginPolicy, _no_jsonp
 from adapters.outbound.memory.limits import InMemoryRateLimitStore
 from application.stamping import Stamp
 from domain import messages

@@ -7,6 +7,11 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from application.security import SecurityEvents
+from application.stamping import Stamp
+from domain import events, messages
+from domain.errors import DomainError, ErrorCode
+
 ENGINE_PATH = "/socket.io/"
 
 
@@ -22,8 +27,6 @@ class EngineDoor:
         self._engine = engine  # a GuardedEngine: origin_policy, handshake_guard and stamp set by the composition
 
     async def handle(self, request: web.Request) -> Any:
-        from adapters.inbound.socket_server import _no_jsonp
-
         engine = self._engine
         policy = getattr(engine, "origin_policy", None)
         if policy is not None:
@@ -50,3 +53,33 @@ def attach(sio: socketio.AsyncServer, app: web.Application, path: str = ENGINE_P
     app.router.add_get(path, door)
     app.router.add_post(path, door)
     app.router.add_route("OPTIONS", path, door)
+
+
+class OriginPolicy:
+    """Refuses a handshake from a foreign Origin (both transports) in the documented error format.
+
+    Requests without an Origin header pass: they are not browsers, and Origin is not authentication.
+    """
+
+    def __init__(self, allowed: list[str] | str, security: SecurityEvents | None, stamp: Stamp) -> None:
+        self._allowed = None if allowed == "*" else frozenset(allowed)
+        self._security = security
+        self._stamp = stamp
+
+    def refusal(self, origin: str | None) -> web.Response | None:
+        if origin is None or self._allowed is None or origin in self._allowed:
+            return None
+        if self._security is not None:
+            self._security.record(
+                "origin_refused", origin=origin[:200], fix="add it to SOCKETIO_CORS_ORIGINS if it is yours"
+            )
+        err = DomainError(ErrorCode.CORS_ORIGIN_NOT_ALLOWED, "Origin not in allowed CORS origins", origin=origin[:200])
+        payload = self._stamp(messages.error(err, "handshake", None))
+        return web.json_response({"event": events.ERROR, "data": payload}, status=403)
+
+
+def _no_jsonp(stamp: Stamp) -> web.Response:
+    """JSONP polling (`?j=`) is off: a <script> tag sends no Origin, so it would pass the origin check."""
+    err = DomainError(ErrorCode.TRANSPORT_ERROR, "JSONP polling is not supported")
+    payload = stamp(messages.error(err, "handshake", None))
+    return web.json_response({"event": events.ERROR, "data": payload}, status=400)

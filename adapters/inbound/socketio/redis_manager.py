@@ -11,7 +11,7 @@ import socketio  # type: ignore[import-untyped]
 from redis.asyncio import Redis
 from socketio.packet import Packet  # type: ignore[import-untyped]
 
-from adapters.outbound.direct_delivery import deliver_locally
+from adapters.inbound.socketio.local_manager import deliver_locally
 from adapters.outbound.redis.client import client_options
 from adapters.outbound.redis.subscription import SubscriptionState, channel_messages
 from adapters.stopping import finish_within, stop_tasks

@@ -19,8 +19,8 @@ import orjson
 import socketio  # type: ignore[import-untyped]
 from redis.asyncio import Redis
 
+from adapters.inbound.socketio.logged_delivery import deliver_encoded, rooms_of
 from adapters.outbound.event_log import Entry, LocalEventLog
-from adapters.outbound.logged_delivery import deliver_encoded, rooms_of
 from adapters.outbound.redis.recovery import Breaker
 from adapters.outbound.redis.subscription import ChannelListener
 

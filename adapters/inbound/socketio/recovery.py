@@ -9,9 +9,8 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
-from adapters.inbound.socket_server import GuardedServer, SocketTransport
+from adapters.inbound.socketio.logged_delivery import queue_replay
 from adapters.outbound.event_log import Entry, LocalEventLog
-from adapters.outbound.logged_delivery import queue_replay
 from application.connections import ConnectionRegistry
 from application.ports import RecoveryState
 from application.recovery import ConnectionRecovery
@@ -227,58 +226,3 @@ def _connected(manager: socketio.AsyncManager, sid: str, namespace: str) -> None
         pending.remove(sid)
         if not pending:
             del manager.pending_connect[namespace]
-
-
-class RecoveringServer(GuardedServer):
-    """GuardedServer whose CONNECT goes through the recovery protocol for the namespaces it serves.
-
-    Overrides the private `_handle_connect` (python-socketio 5.x): the socket id is chosen in it,
-    before the connect handler runs, and recovery must choose the old one.
-    """
-
-    recovery: RecoveryProtocol | None = None
-
-    async def _handle_connect(self, eio_sid, namespace, data):  # type: ignore[no-untyped-def]
-        namespace = namespace or "/"
-        protocol = self.recovery
-        if protocol is None or namespace not in protocol.namespaces:
-            return await super()._handle_connect(eio_sid, namespace, data)
-        return await protocol.connect(self, eio_sid, namespace, data)
-
-
-class RecoveringTransport(SocketTransport):
-    """The Transport port that holds a connecting socket's rooms until its connect is answered,
-    and keeps each live socket's recoverable rooms current."""
-
-    def __init__(self, sio: socketio.AsyncServer, recovery: ConnectionRecovery, emitter: Any) -> None:
-        super().__init__(sio)
-        self._recovery = recovery
-        self._emitter = emitter
-
-    @property
-    def protocol(self) -> RecoveryProtocol | None:
-        return getattr(self._sio, "recovery", None)
-
-    async def enter_room(self, sid: str, room: str, namespace: str) -> None:
-        protocol = self.protocol
-        deferred = protocol.deferring.get(sid) if protocol is not None else None
-        if deferred is not None:
-            deferred.append(room)
-            return
-        await super().enter_room(sid, room, namespace)
-        state = self._recovery.joined(sid, room, self._emitter.log.position)
-        if state is not None:
-            await _remember(self._recovery, state)
-
-    async def leave_room(self, sid: str, room: str, namespace: str) -> None:
-        await super().leave_room(sid, room, namespace)
-        state = self._recovery.left(sid, room)
-        if state is not None:
-            await _remember(self._recovery, state)
-
-
-async def _remember(recovery: ConnectionRecovery, state: RecoveryState) -> None:
-    try:
-        await recovery.remember(state)
-    except Exception as exc:  # the room change stands; a recovery after a node loss may miss it
-        log.warning("could not store a recoverable state (%s)", type(exc).__name__)
