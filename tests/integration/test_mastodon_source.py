@@ -10,7 +10,8 @@ from email.utils import format_datetime
 import aiohttp
 import pytest
 
-from adapters.outbound.platforms.mastodon import MastodonPostSource, retry_after_seconds
+from adapters.outbound.platforms.client_api import retry_after_seconds
+from adapters.outbound.platforms.mastodon import MastodonPostSource
 from application.ports import PlatformUnavailable, PostPage
 from domain.platforms import PlatformConnection, PlatformType
 from tests.integration.fakes import unused_port

@@ -9,20 +9,17 @@ the text and drop the other images.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from yarl import URL
 
-from adapters.outbound.platforms.mastodon import CredentialsRefused, instance_url, retry_after_seconds
+from adapters.outbound.platforms.client_api import ClientApi
+from adapters.outbound.platforms.mastodon import instance_url
 from application.ports import PlatformUnavailable
 from application.review_ports import RemotePost
 from domain.platforms import PlatformConnection, PlatformType
-
-log = logging.getLogger("vedfolnir.platforms")
 
 
 class MastodonDescriptionWriter:
@@ -37,18 +34,11 @@ class MastodonDescriptionWriter:
         timeout: float = 15.0,
         backoff: float = 0.5,
     ) -> None:
-        self._http = http
-        self._owns_http = http is None
+        self._api = ClientApi(http, max_retries, max_retry_after, timeout, backoff)
         self._token_for = token_for
-        self._max_retries = max_retries
-        self._max_retry_after = max_retry_after
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._backoff = backoff
 
     async def close(self) -> None:
-        if self._owns_http and self._http is not None:
-            await self._http.close()
-            self._http = None
+        await self._api.close()
 
     async def read(self, platform: PlatformConnection, status_id: str) -> RemotePost:
         base, token = instance_url(platform), await self._token_for(platform)
@@ -85,47 +75,8 @@ class MastodonDescriptionWriter:
 
     async def _call(self, method: str, url: URL, token: str, body: dict[str, Any] | None = None) -> Any:
         """The decoded JSON answer; retries 429 and 5xx (a retried write sends the same whole state again)."""
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        attempt = 0
-        while True:
-            wait = min(self._backoff * 2**attempt, self._max_retry_after)
-            try:
-                async with self._session().request(
-                    method, url, json=body, headers=headers, timeout=self._timeout
-                ) as resp:
-                    if resp.status == 200:
-                        try:
-                            return await resp.json(content_type=None)
-                        except ValueError:
-                            raise PlatformUnavailable(f"{url.host} answered {url.path} with invalid JSON") from None
-                    if resp.status in (401, 403):
-                        raise CredentialsRefused(f"{url.host} refused the access token (HTTP {resp.status})")
-                    if resp.status == 429:
-                        reason = "rate limited (HTTP 429)"
-                        asked = retry_after_seconds(resp.headers.get("Retry-After"))
-                        if asked is not None and asked > self._max_retry_after:
-                            raise PlatformUnavailable(f"{url.host} rate-limits us for another {asked:.0f}s")
-                        wait = asked if asked is not None else wait
-                    elif resp.status >= 500:
-                        reason = f"HTTP {resp.status}"
-                    else:
-                        raise PlatformUnavailable(
-                            f"{url.host} answered {method} {url.path} with HTTP {resp.status}", False
-                        )
-            except TimeoutError:
-                reason = "timed out"
-            except aiohttp.ClientError as exc:
-                reason = type(exc).__name__
-            if attempt >= self._max_retries:
-                raise PlatformUnavailable(f"{url.host} is unavailable ({reason}) after {attempt + 1} attempts")
-            log.info("%s %s%s: %s; retrying in %.1fs", method, url.host, url.path, reason, wait)
-            await asyncio.sleep(wait)
-            attempt += 1
-
-    def _session(self) -> aiohttp.ClientSession:
-        if self._http is None:
-            self._http = aiohttp.ClientSession()
-        return self._http
+        answer, _ = await self._api.request(method, url, token, body)
+        return answer
 
 
 def _status_edit(status: dict[str, Any], source: dict[str, Any], captions: dict[str, str]) -> dict[str, Any]:
