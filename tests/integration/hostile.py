@@ -104,24 +104,6 @@ def _read(path: Path) -> str:
     return path.read_text(errors="replace")
 
 
-def _launch(tmp_path: Path, settings: dict[str, Any]) -> tuple[subprocess.Popen[bytes], Path]:
-    log_path = tmp_path / f"serve-{len(list(tmp_path.glob('serve-*.log')))}.log"
-    env = _env(tmp_path, {k.upper(): str(v) for k, v in settings.items()})
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(
-            [str(SCRIPT), "serve", "--host", "127.0.0.1", "--port", "0"],
-            env=env,
-            cwd=tmp_path,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    return proc, log_path
-
-
-def _read(path: Path) -> str:
-    return path.read_text(errors="replace")
-
-
 @contextlib.asynccontextmanager
 async def server_process(tmp_path: Path, **settings: Any) -> AsyncIterator[ServerProcess]:
     """`vedfolnir-realtime serve --port 0` with `settings` (names as env vars in lower case)."""

@@ -85,3 +85,11 @@ async def node_client() -> AsyncIterator[NodeClient]:
         yield client
     finally:
         await client.stop()
+
+
+def event(name: str) -> object:
+    return lambda line: line["type"] == "event" and line["event"] == name
+
+
+def offsets(lines: list[Line]) -> list[str]:
+    return [line["offset"] for line in lines]

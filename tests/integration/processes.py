@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -170,3 +170,22 @@ def serving(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+@contextlib.asynccontextmanager
+async def prepared_fleet(env: dict[str, str]) -> AsyncIterator[dict[str, str]]:
+    """`env` migrated and seeded by the CLI; afterwards every Redis key under its REDIS_CHANNEL is deleted."""
+    import asyncio
+
+    from redis.asyncio import Redis
+
+    await asyncio.to_thread(cli, env, "db", "upgrade")
+    await asyncio.to_thread(cli, env, "demo", "seed")
+    try:
+        yield env
+    finally:
+        redis = Redis.from_url(env["REDIS_URL"])
+        keys = [k async for k in redis.scan_iter(f"{env['REDIS_CHANNEL']}*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()

@@ -18,7 +18,7 @@ import socketio
 from tests.integration.databases import fresh_postgres_database
 from tests.integration.emitted import record as record_emitted
 from tests.integration.harness import Client, Inbox
-from tests.integration.processes import cli
+from tests.integration.processes import prepared_fleet
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "deploy" / "nginx.conf"
@@ -101,8 +101,6 @@ def _free_port() -> int:
 @contextlib.asynccontextmanager
 async def fleet_database(**extra: str) -> AsyncIterator[dict[str, str]]:
     """Environment of two nodes on one Postgres database and one Redis channel, migrated and seeded."""
-    from redis.asyncio import Redis
-
     channel = f"vrt-proxy-{uuid.uuid4().hex[:10]}"
     async with fresh_postgres_database() as url:
         env = {
@@ -121,18 +119,8 @@ async def fleet_database(**extra: str) -> AsyncIterator[dict[str, str]]:
             "CONNECTION_LEASE_SECONDS": "30",
             **extra,
         }
-        import asyncio
-
-        await asyncio.to_thread(cli, env, "db", "upgrade")
-        await asyncio.to_thread(cli, env, "demo", "seed")
-        try:
+        async with prepared_fleet(env):
             yield env
-        finally:
-            redis = Redis.from_url(env["REDIS_URL"])
-            keys = [k async for k in redis.scan_iter(f"{channel}*")]
-            if keys:
-                await redis.delete(*keys)
-            await redis.aclose()
 
 
 class PatientClient(socketio.AsyncClient):  # type: ignore[misc]

@@ -8,20 +8,12 @@ import signal
 
 import pytest
 
-from tests.integration.node_driver import Line, node_client
+from tests.integration.node_driver import event, node_client, offsets
 from tests.integration.processes import keep_reading, serving
 from tests.integration.test_fleet import Fleet, fleet_env, start_job
 
 __all__ = ["fleet_env"]
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
-
-def event(name: str) -> object:
-    return lambda line: line["type"] == "event" and line["event"] == name
-
-
-def offsets(lines: list[Line]) -> list[str]:
-    return [line["offset"] for line in lines]
 
 
 async def test_a_drained_nodes_client_recovers_on_the_other_node_which_continues_its_job(

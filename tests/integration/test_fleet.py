@@ -12,11 +12,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from redis.asyncio import Redis
 
 from tests.integration.databases import fresh_postgres_database
 from tests.integration.harness import open_client
-from tests.integration.processes import cli, process, serving
+from tests.integration.processes import cli, prepared_fleet, process, serving
 from tests.integration.waiting import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -62,16 +61,8 @@ async def fleet_env() -> AsyncIterator[dict[str, str]]:
             "WORKER_POLL_SECONDS": "0.3",
             "JOB_RECHECK_SECONDS": "1",
         }
-        await asyncio.to_thread(cli, env, "db", "upgrade")
-        await asyncio.to_thread(cli, env, "demo", "seed")
-        try:
+        async with prepared_fleet(env):
             yield env
-        finally:
-            redis = Redis.from_url(env["REDIS_URL"])
-            keys = [k async for k in redis.scan_iter(f"{channel}*")]
-            if keys:
-                await redis.delete(*keys)
-            await redis.aclose()
 
 
 async def start_job(node: str, user_id: int) -> str:
