@@ -12,17 +12,16 @@ from typing import Any
 import aiohttp
 import psutil
 from client import (
+    CONNECT_CONCURRENCY,
     TIMEOUT,
     BenchError,
     Fleet,
     Profiler,
-    Tally,
-    count_broadcasts,
     load_sessions,
     open_socket,
-    request,
 )
-from common import BROADCAST_ROOM
+from common import BROADCAST_EVENT, BROADCAST_ROOM
+from raw_ws import RawSocket, Receiver, open_raw
 
 Procs = list[psutil.Process]
 
@@ -180,20 +179,23 @@ async def storm(args: argparse.Namespace, procs: Procs, http: aiohttp.ClientSess
 
 
 async def fanout(args: argparse.Namespace, procs: Procs, http: aiohttp.ClientSession) -> dict[str, Any]:
-    """Sockets spread over every node URL in one room; broadcasts posted to the first node, `window` in flight."""
+    """Sockets spread over every node URL in one room; broadcasts posted to the first node, `window` in flight.
+
+    The sockets are raw_ws sockets read by one thread (a few us per frame, not the ~40 us of an aiohttp
+    WebSocket), so the servers, not this client, set the pace; the client's and Redis's CPU are reported.
+    """
     sessions = load_sessions(args.sessions)
     n = args.sockets
-    fleets = [Fleet(http, url) for url in args.url]
+    join = None if args.impl == "bare" else {"room_name": BROADCAST_ROOM}
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
-    async def join(_i: int, ws: aiohttp.ClientWebSocketResponse) -> None:
-        await request(ws, "join_room", {"room_name": BROADCAST_ROOM}, "room_joined")
+    async def one(i: int) -> RawSocket:
+        async with gate:
+            return await open_raw(args.url[i % len(args.url)], auth_of(args, sessions, i), join)
 
-    for k, fleet in enumerate(fleets):
-        share = [auth_of(args, sessions, i) for i in range(n) if i % len(fleets) == k]
-        await fleet.open(share, after=None if args.impl == "bare" else join)
-    sockets = [ws for fleet in fleets for ws in fleet.sockets]
-    tally = Tally([0] * n)
-    readers = [asyncio.create_task(count_broadcasts(ws, i, tally)) for i, ws in enumerate(sockets)]
+    sockets = await asyncio.gather(*(one(i) for i in range(n)))
+    receiver = Receiver(list(sockets), f'["{BROADCAST_EVENT}"', args.read_pause / 1000)
+    receiver.start()
     payload = {"type": "bench", "message": "x" * 64}
     trigger = args.url[0] + "/bench/broadcast"
 
@@ -201,36 +203,60 @@ async def fanout(args: argparse.Namespace, procs: Procs, http: aiohttp.ClientSes
         async with http.post(trigger, json={**payload, "seq": seq}) as r:
             r.raise_for_status()
 
+    async def delivered(at_least: int, deadline: float) -> None:
+        try:
+            await asyncio.wait_for(receiver.reached(at_least), max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise BenchError(f"{at_least - receiver.total} deliveries missing after {TIMEOUT * 4:.0f} s") from None
+        if receiver.error is not None:
+            raise BenchError(receiver.error)
+
     async def run(count: int, first: int) -> None:
         """Posts `count` broadcasts, never more than `window` of them not yet delivered to every socket."""
-        base = tally.total
-        tally.target = base + count * n
-        tally.done.clear()
+        base = receiver.total
+        deadline = time.monotonic() + TIMEOUT * 4
+        pending: set[asyncio.Task[None]] = set()
         for s in range(count):
-            while tally.total - base < (s - args.window + 1) * n:  # noqa: ASYNC110 (a count, polled finely)
-                await asyncio.sleep(0.0005)
-            await post(first + s)
-        await asyncio.wait_for(tally.done.wait(), TIMEOUT * 4)
+            await delivered(base + (s - args.window + 1) * n, deadline)
+            task = asyncio.create_task(post(first + s))  # the POST's answer is not waited for: only deliveries pace
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        await delivered(base + count * n, deadline)
+        await asyncio.gather(*pending)
 
-    await run(args.warmup, 0)
-    cpu0, t0 = cpu_of(procs), time.perf_counter()
-    await run(args.count, args.warmup)
-    wall, cpu = time.perf_counter() - t0, cpu_of(procs) - cpu0
-    for task in readers:
-        task.cancel()
-    for fleet in fleets:
-        await fleet.close()
+    try:
+        await run(args.warmup, 0)
+        profiler = Profiler(http, args.url[0], args.profile)  # the first node only (run.py profiles node 0)
+        await profiler.start()
+        me = psutil.Process()
+        redis = [psutil.Process(args.redis_pid)] if args.redis_pid else []
+        nodes0, client0, redis0 = [cpu_of([p]) for p in procs], cpu_of([me]), cpu_of(redis)
+        cpu0, t0, reads0 = sum(nodes0), time.perf_counter(), receiver.reads
+        await run(args.count, args.warmup)
+        wall, cpu = time.perf_counter() - t0, cpu_of(procs) - cpu0
+        nodes = [cpu_of([p]) - c for p, c in zip(procs, nodes0, strict=True)]
+        client_cpu, redis_cpu = cpu_of([me]) - client0, cpu_of(redis) - redis0
+        await profiler.stop()
+        await asyncio.sleep(0.2)  # a duplicate delivery would arrive now
+    finally:
+        receiver.stop()
     expected = args.warmup + args.count
-    short = [c for c in tally.counts if c != expected]
+    short = [c for c in receiver.counts if c != expected]
     if short:
         raise BenchError(f"{len(short)} sockets did not receive exactly {expected} broadcasts")
     deliveries = args.count * n
     return {
         "nodes": len(args.url),
         "sockets": n,
+        "window": args.window,
         "deliveries": deliveries,
         "server_cpu_s": cpu,
         "cpu_us_per_delivery": cpu / deliveries * 1e6,
+        "node_cpu_s": nodes,
+        "client_cpu_s": client_cpu,
+        "client_cpu_us_per_delivery": client_cpu / deliveries * 1e6,
+        "client_frames_per_read": deliveries / max(1, receiver.reads - reads0),
+        "redis_cpu_s": redis_cpu,
         "wall_s": wall,
         "value": deliveries / wall,
         "unit": "deliveries/s",
