@@ -192,9 +192,9 @@ SCENARIOS = [
         "fanout_nodes",
         "fanout",
         1.0,
-        "fan-out deliveries/s at saturation, 1000 sockets in one room, 16 broadcasts in flight, received by"
+        "fan-out deliveries/s at saturation, 1000 sockets in one room, 64 broadcasts in flight, received by"
         " raw sockets counting frames in one thread; ours_redis_x2: the sockets spread over two nodes joined by Redis",
-        ["--sockets", "1000", "--count", "200", "--warmup", "5", "--window", "16", "--read-pause", "5"],
+        ["--sockets", "1000", "--count", "400", "--warmup", "5", "--window", "64", "--read-pause", "5"],
         ["--role", "admin", "--users", "100", "--sessions-per-user", "1"],
         ["--broadcast-room"],
         impls=("bare", "ours", "ours_redis_x2"),
