@@ -33,7 +33,7 @@ class Inbox:
     def of(self, event: str) -> list[Any]:
         return [data for name, data in self.events if name == event]
 
-    async def next(self, event: str, timeout: float = 5.0) -> Any:
+    async def next(self, event: str, timeout: float = 15.0) -> Any:
         """The next `event` not yet returned by next()."""
 
         def ready() -> bool:
@@ -45,7 +45,7 @@ class Inbox:
         self._seen[event] += 1
         return item
 
-    async def until(self, event: str, predicate: Any, timeout: float = 10.0) -> Any:
+    async def until(self, event: str, predicate: Any, timeout: float = 20.0) -> Any:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             remaining = deadline - asyncio.get_running_loop().time()

@@ -97,14 +97,14 @@ async def test_two_nodes_and_a_worker_behave_as_one(fleet_env: dict[str, str]) -
 
             # A job started through A's HTTP API, run by the worker, seen by its owner on B.
             job_id = await start_job(fleet.node_a, demo.user_id)
-            started = await owner_on_b.inbox.next("caption_generation_started", timeout=10)
+            started = await owner_on_b.inbox.next("caption_generation_started", timeout=30)
             assert started["job_id"] == job_id and started["total_posts"] == 8
-            await owner_on_b.inbox.next("caption_generated", timeout=10)
+            await owner_on_b.inbox.next("caption_generated", timeout=30)
 
             # A pause sent to B stops the worker's job between posts; a resume sent to B continues it.
             reply = await owner_on_b.call("pause_caption_generation", {})
             assert reply["status"] == "paused"
-            await owner_on_b.inbox.next("caption_generation_paused", timeout=10)
+            await owner_on_b.inbox.next("caption_generation_paused", timeout=30)
             seen = len(owner_on_b.inbox.of("caption_generated"))
             # The scenario is time passing while paused (no event marks "did not caption"): in 1.2 s a
             # worker that ignored the pause would caption four posts.
@@ -184,7 +184,7 @@ async def test_a_worker_killed_mid_job_loses_it_to_another_that_finishes_it(flee
                 await start_job(node, demo.user_id)
                 # A post's last event is its 'captioned' progress (after caption_generated): kill after it, so
                 # the assertion below is about the takeover, not about a kill between one post's two events.
-                await client.inbox.until("caption_progress", lambda p: p["status"] == "captioned", timeout=10)
+                await client.inbox.until("caption_progress", lambda p: p["status"] == "captioned", timeout=30)
                 os.kill(first.pid, signal.SIGKILL)
             with process(fleet_env, "worker"):
                 done = await client.inbox.next("caption_generation_completed", timeout=20)

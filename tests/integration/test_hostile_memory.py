@@ -110,7 +110,7 @@ async def test_a_socket_that_does_not_read_is_dropped_at_its_outbound_budget(tmp
         async def attack() -> None:
             await reader.send("40" + json.dumps({"session_id": session.id, "csrf_token": session.csrf_token}))
             await _flood([reader], UNKNOWN, seconds=6.0, max_frames=60_000)
-            assert await _until_dropped(reader, 15.0)
+            assert await _until_dropped(reader, 60.0)  # a bound, not a wait: a loaded machine answers slower
 
         watch, trips = await _under_attack(server, attack)
         assert server.alive()
