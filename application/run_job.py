@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from application.outbox import Outbox
 from application.ports import (
@@ -24,6 +27,19 @@ from domain.jobs import CaptionJob, CaptionResult, JobStatus, PostImage
 from domain.platforms import PlatformConnection, PlatformStatus
 
 log = logging.getLogger("vedfolnir.jobs")
+T = TypeVar("T")
+
+
+async def _to_its_end(step: Coroutine[Any, Any, T]) -> T:
+    """Runs `step` to its end even when the caller is cancelled meanwhile (a drain stopping the job); the
+    cancellation is then raised as usual. Bounded: a drain waits for stopped jobs a few seconds at most."""
+    task = asyncio.ensure_future(step)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            await asyncio.wait([task])
+        raise
 
 
 class RunCaptionJob:
@@ -180,6 +196,19 @@ class RunCaptionJob:
                 exc.error_type,
                 exc.message,
             )
+        return await _to_its_end(self._record_and_announce(job, number, post, platform, result, failure))
+
+    async def _record_and_announce(
+        self,
+        job: CaptionJob,
+        number: int,
+        post: PostImage,
+        platform: PlatformConnection | None,
+        result: CaptionResult,
+        failure: CaptionFailure | None,
+    ) -> bool:
+        """Stores one post's result and says so; a continued job starts after the last stored post, so a stop
+        between the two would lose the post's events for good."""
         job.record(result)
         job.checkpoint(self._clock.now())
         if not await self._jobs.add_result(job, result):

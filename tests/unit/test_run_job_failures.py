@@ -182,3 +182,29 @@ async def test_reachability_flips_connected_and_disconnected_once_and_leaves_err
     told = [(e["platform_id"], e["status"]) for e in world.publisher.events("platform_connection_status")]
     assert told == [(up.id, "disconnected"), (up.id, "connected")]
     assert (await platforms.get(refused.id)).status is PlatformStatus.ERROR  # type: ignore[union-attr]
+
+
+async def test_a_job_stopped_while_its_result_is_stored_still_announces_that_post(world: World) -> None:
+    """A drain cancels running jobs; a continued job starts after the last stored post, so a post stored here must
+    also be announced here, or its caption_generated never reaches anyone (seen once in the drain test)."""
+    runner, job_id, _ = await setup(world, Generator())
+    storing, release = asyncio.Event(), asyncio.Event()
+    store = world.jobs.add_result
+
+    async def slow_store(job: Any, result: Any) -> bool:
+        storing.set()
+        await release.wait()
+        return await store(job, result)
+
+    world.jobs.add_result = slow_store  # type: ignore[method-assign]
+    run = asyncio.get_running_loop().create_task(runner(job_id))
+    await asyncio.wait_for(storing.wait(), 5)
+    run.cancel()
+    await asyncio.sleep(0)  # the cancel lands while the result is being stored
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(run, 5)
+    job = await world.jobs.get(job_id)
+    assert job is not None and job.processed == 1
+    generated = [d.payload for d in world.publisher.deliveries if d.event == "caption_generated"]
+    assert len(generated) == 1
