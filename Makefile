@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 API_TOKEN ?= demo-api-token
 export API_TOKEN
+# make test runs the suite on this many pytest-xdist workers (most tests wait on child processes and sockets).
+TEST_WORKERS ?= 2
 
 .PHONY: run test install services browser nginx lint unit integration bench clean vendor-asyncapi fuzz
 
@@ -59,13 +61,13 @@ unit: install
 	$(BIN)/python -m pytest -q tests/unit
 
 integration: install services
-	$(BIN)/python -m pytest -q tests/integration
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal tests/integration
 
 browser: install
 	bash .ci/browser.sh
 
 test: install services browser nginx lint
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal tests
 
 # 100,000 malformed frames and payloads over both transports against a real server process (tests/integration/fuzz.py).
 fuzz: install
