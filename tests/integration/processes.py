@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -14,6 +15,11 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from adapters.inbound.http_api import session_json
+from composition.config import ExplicitSettings
+from composition.container import Container, build_container
+from composition.lifecycle import running, upgrade_database
 
 SCRIPT = Path(sys.executable).with_name("vedfolnir-realtime")
 
@@ -41,6 +47,24 @@ def cli(env: dict[str, str], *args: str, cwd: Path | None = None) -> Any:
         return json.loads(done.stdout)
     except json.JSONDecodeError:
         return done.stdout
+
+
+def settings_of(env: dict[str, str]) -> ExplicitSettings:
+    """The settings a child started with `env` reads (and nothing else from the environment)."""
+    return ExplicitSettings(**{name.lower(): value for name, value in env.items()})
+
+
+async def _in_process(env: dict[str, str], use: Any) -> Any:
+    container: Container = build_container(settings_of(env))
+    async with running(container):
+        return await use(container)
+
+
+def issue_session(env: dict[str, str], username: str) -> dict[str, Any]:
+    """What `vedfolnir-realtime sessions issue <username>` prints, done in this process: a fixture step, not the
+    subject (the console script itself is tested in test_cli.py), and a child process costs ~2 s of CPU."""
+    session = asyncio.run(_in_process(env, lambda c: c.issue_session()(username, None)))
+    return session_json(session, settings_of(env).session_cookie_name)
 
 
 # How much of a long-running child's output is kept (for failure messages); the rest is read and dropped.
@@ -174,13 +198,12 @@ def serving(
 
 @contextlib.asynccontextmanager
 async def prepared_fleet(env: dict[str, str]) -> AsyncIterator[dict[str, str]]:
-    """`env` migrated and seeded by the CLI; afterwards every Redis key under its REDIS_CHANNEL is deleted."""
-    import asyncio
-
+    """`env` migrated and seeded (in this process, as `db upgrade` and `demo seed` would); afterwards every Redis key
+    under its REDIS_CHANNEL is deleted."""
     from redis.asyncio import Redis
 
-    await asyncio.to_thread(cli, env, "db", "upgrade")
-    await asyncio.to_thread(cli, env, "demo", "seed")
+    await upgrade_database(settings_of(env))
+    await _in_process(env, lambda c: c.seed_demo()())
     try:
         yield env
     finally:

@@ -15,7 +15,7 @@ import pytest
 
 from tests.integration.databases import fresh_postgres_database
 from tests.integration.harness import open_client
-from tests.integration.processes import cli, prepared_fleet, process, serving
+from tests.integration.processes import issue_session, prepared_fleet, process, serving
 from tests.integration.waiting import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -35,7 +35,7 @@ class Fleet:
     node_b: str
 
     def session(self, username: str) -> Session:
-        issued = cli(self.env, "sessions", "issue", username)
+        issued = issue_session(self.env, username)
         return Session(issued["session_id"], issued["csrf_token"], issued["user_id"])
 
 

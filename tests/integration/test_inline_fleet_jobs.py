@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.integration.processes import cli, keep_reading, serving
+from tests.integration.processes import issue_session, keep_reading, serving
 from tests.integration.proxy import fleet_database
 from tests.integration.waiting import eventually
 
@@ -40,7 +40,7 @@ async def job_state(url: str, job_id: str) -> dict[str, Any]:
 
 async def test_a_drained_inline_nodes_job_is_continued_by_the_other_node_at_once() -> None:
     async with fleet_database(**SETTINGS) as env:
-        session = await asyncio.to_thread(cli, env, "sessions", "issue", "demo")
+        session = await asyncio.to_thread(issue_session, env, "demo")
         with serving(env) as node_a:
             keep_reading(node_a.stdout, node_a.output)
             async with (

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 import socketio
 
-from tests.integration.processes import cli, serving
+from tests.integration.processes import issue_session, serving
 from tests.integration.proxy import ROOT, client_from, close_from, fleet_database, nginx, nginx_missing
 
 pytestmark = [
@@ -47,8 +47,8 @@ async def test_the_stock_client_through_nginx_over_each_transport_and_limits_see
             serving(env) as node_b,
             nginx(tmp_path / "nginx", [node_a.port, node_b.port]) as url,
         ):
-            demo = await asyncio.to_thread(cli, env, "sessions", "issue", "demo")
-            admin = await asyncio.to_thread(cli, env, "sessions", "issue", "admin")
+            demo = await asyncio.to_thread(issue_session, env, "demo")
+            admin = await asyncio.to_thread(issue_session, env, "admin")
 
             # The stock JavaScript client: long-polling only (sticky: every poll reaches the node that holds
             # the session), WebSocket only (the Upgrade headers pass), and polling upgraded to WebSocket.

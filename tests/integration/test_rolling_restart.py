@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from tests.integration.harness import Client
-from tests.integration.processes import ServingProcess, cli, keep_reading, process, serving
+from tests.integration.processes import ServingProcess, issue_session, keep_reading, process, serving
 from tests.integration.proxy import client_from, close_from, fleet_database, nginx, nginx_missing
 from tests.integration.scrape import scrape, value
 from tests.integration.waiting import eventually
@@ -127,7 +127,7 @@ async def drain_and_exit(node: ServingProcess) -> float:
 
 async def test_rolling_restart_loses_no_job_and_every_client_comes_back(tmp_path: Path) -> None:
     async with fleet_database(**SETTINGS) as env:
-        session = await asyncio.to_thread(cli, env, "sessions", "issue", "demo")
+        session = await asyncio.to_thread(issue_session, env, "demo")
         with serving(env) as first_a, serving(env) as first_b:
             for node in (first_a, first_b):
                 keep_reading(node.stdout, node.output)
