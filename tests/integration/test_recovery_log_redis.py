@@ -107,3 +107,81 @@ async def test_a_reset_log_starts_a_new_epoch(redis: tuple[Redis, str]) -> None:
         assert log.since("/", {"user_1": 0}, 0) is not None
     finally:
         await node.stop()
+
+
+def counting_pipelines(client: Redis) -> list[int]:
+    """Counts the pipelines the client builds (one per round trip that carries several events)."""
+    built: list[int] = []
+    make = client.pipeline
+
+    def pipeline(*args: Any, **kwargs: Any) -> Any:
+        built.append(1)
+        return make(*args, **kwargs)
+
+    client.pipeline = pipeline  # type: ignore[method-assign]
+    return built
+
+
+async def test_a_burst_of_events_goes_in_one_round_trip_numbered_in_the_order_emitted(
+    redis: tuple[Redis, str],
+) -> None:
+    client, key = redis
+    log = LocalEventLog(100, 60, "")
+    node = emitter(client, key, log)
+    await node.start()
+    try:
+        await node.emit_logged("caption_progress", {"n": 0}, "/", ["user_1"])  # alone: the plain script call
+        pipelines = counting_pipelines(client)
+        await asyncio.gather(*(node.emit_logged("caption_progress", {"n": n}, "/", ["user_1"]) for n in range(1, 21)))
+        assert len(pipelines) == 1
+        await until(lambda: log.position == 21)
+        entries = log.since("/", {"user_1": 0}, 0)
+        assert entries is not None
+        assert [e.text for e in entries] == [f'2["caption_progress",{{"n":{n}}},"{n + 1}"]' for n in range(21)]
+    finally:
+        await node.stop()
+
+
+async def test_a_burst_after_redis_lost_its_scripts_is_still_numbered(redis: tuple[Redis, str]) -> None:
+    client, key = redis
+    log = LocalEventLog(100, 60, "")
+    node = emitter(client, key, log)
+    await node.start()
+    try:
+        await node.emit_logged("user_notification", {"n": 0}, "/", ["user_1"])
+        await client.script_flush()  # a restarted Redis: EVALSHA answers NOSCRIPT
+        await asyncio.gather(*(node.emit_logged("user_notification", {"n": n}, "/", ["user_1"]) for n in range(1, 6)))
+        await until(lambda: log.position == 6)
+        entries = log.since("/", {"user_1": 0}, 0)
+        assert entries is not None and [e.seq for e in entries] == [1, 2, 3, 4, 5, 6]
+    finally:
+        await node.stop()
+
+
+class RecordingManager:
+    """Records the unnumbered emits the log falls back to when Redis fails."""
+
+    rooms: dict[str, Any] = {}
+
+    def __init__(self) -> None:
+        self.emitted: list[tuple[str, Any, str, Any]] = []
+
+    async def emit(self, event: str, data: Any, namespace: str, room: Any) -> None:
+        self.emitted.append((event, data, namespace, room))
+
+
+async def test_every_event_of_a_failed_burst_is_delivered_unnumbered() -> None:
+    unreachable = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    manager = RecordingManager()
+    node = RedisLoggedEmitter(unreachable, manager, None, "vrt-test-unreachable:log", per_room=10, total=100, window=60)
+    try:
+        await asyncio.gather(*(node.emit_logged("user_notification", {"n": n}, "/", ["user_1"]) for n in range(5)))
+        assert sorted(data["n"] for _, data, _, _ in manager.emitted) == [0, 1, 2, 3, 4]
+        assert {(event, namespace, str(room)) for event, _, namespace, room in manager.emitted} == {
+            ("user_notification", "/", "['user_1']")
+        }
+        await node.emit_logged("user_notification", {"n": 5}, "/", "user_1")  # the breaker is open: no wait on Redis
+        assert manager.emitted[-1] == ("user_notification", {"n": 5}, "/", "user_1")
+    finally:
+        await node.stop()
+        await unreachable.aclose()

@@ -4,12 +4,14 @@ Publishing is one script: it numbers the event, appends it to its rooms' streams
 all events, and publishes it on the log channel, atomically, so every node receives events in
 position order. Nodes deliver replayable events only as they come back from that channel (their own
 included), so each socket receives them in position order and an offset means "everything up to here".
+Events published while one is on its way follow it together, in one pipeline, in the order published.
 A node that re-subscribes reads what it missed from the stream of all events. The epoch changes when
 Redis lost the log (a flush, a restart without persistence): states and offsets of an older epoch are void.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -18,11 +20,13 @@ from typing import Any
 import orjson
 import socketio  # type: ignore[import-untyped]
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from adapters.inbound.socketio.logged_delivery import deliver_encoded, rooms_of
 from adapters.outbound.event_log import Entry, LocalEventLog
 from adapters.outbound.redis.recovery import Breaker
 from adapters.outbound.redis.subscription import ChannelListener
+from adapters.stopping import stop_tasks
 
 log = logging.getLogger("vedfolnir.recovery")
 
@@ -107,6 +111,8 @@ class RedisLoggedEmitter:
         )
         self._ready = False
         self._breaker = Breaker()
+        self._waiting: list[tuple[list[Any], asyncio.Future[bool]]] = []
+        self._sender: asyncio.Task[None] | None = None
         self.lost = 0  # events this node could not read back after a subscription gap
 
     async def start(self) -> None:
@@ -116,6 +122,10 @@ class RedisLoggedEmitter:
     async def stop(self) -> None:
         if self._listener is not None:
             await self._listener.stop()
+        await stop_tasks([self._sender], "event log publisher")
+        for _, future in self._waiting:
+            future.cancel()
+        self._waiting = []
 
     @property
     def healthy(self) -> bool:
@@ -132,26 +142,59 @@ class RedisLoggedEmitter:
         if self._breaker.open:
             await self._manager.emit(event, payload, namespace=namespace, room=room)
             return
-        try:
-            await self._script(
-                keys=[self._clock_key],
-                args=[
-                    self.channel,
-                    self._epoch_candidate,
-                    self._per_room,
-                    self._total,
-                    self._ttl_ms,
-                    namespace,
-                    head,
-                    '"]',
-                    *rooms,
-                ],
-            )
-        except Exception as exc:
+        args = [self.channel, self._epoch_candidate, self._per_room, self._total, self._ttl_ms, namespace, head, '"]']
+        if not await self._publish([*args, *rooms]):
             # Redis is unreachable: deliver anyway, unnumbered (a client that drops now cannot recover it).
-            self._breaker.tripped()
-            log.warning("event log unavailable (%s): events go out without offsets for a while", type(exc).__name__)
             await self._manager.emit(event, payload, namespace=namespace, room=room)
+
+    async def _publish(self, args: list[Any]) -> bool:
+        """Runs the log script for one event; False if Redis failed. Events that come while earlier ones are
+        on their way wait for them and then go together in one pipeline: one round trip for the burst, and
+        Redis publishes them back to back, so each node delivers them in fewer loop turns (fewer writes)."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((args, future))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.get_running_loop().create_task(self._send_waiting(), name="event-log-publish")
+        return await future
+
+    async def _send_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            results: list[Any]
+            try:
+                results = await self._run_scripts([args for args, _ in batch])
+            except Exception as exc:
+                results = [exc] * len(batch)
+            except BaseException:  # stopped: the callers of this batch stop waiting too
+                for _, future in batch:
+                    future.cancel()
+                raise
+            failed = next((r for r in results if isinstance(r, Exception)), None)
+            if failed is not None:
+                self._breaker.tripped()
+                log.warning(
+                    "event log unavailable (%s): events go out without offsets for a while", type(failed).__name__
+                )
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(not isinstance(result, Exception))
+
+    async def _run_scripts(self, batch: list[list[Any]]) -> list[Any]:
+        """Each event's script result, or the exception it raised."""
+        keys = [self._clock_key]
+        if len(batch) == 1:
+            return [await self._script(keys=keys, args=batch[0])]
+        pipe = self._redis.pipeline(transaction=False)
+        for args in batch:
+            pipe.evalsha(self._script.sha, 1, *keys, *args)
+        results: list[Any] = await pipe.execute(raise_on_error=False)
+        for i, result in enumerate(results):
+            if isinstance(result, NoScriptError):  # Redis lost its scripts: the script object loads it again
+                try:
+                    results[i] = await self._script(keys=keys, args=batch[i])
+                except Exception as exc:
+                    results[i] = exc
+        return results
 
     async def on_message(self, data: bytes | str) -> None:
         local = self.log
