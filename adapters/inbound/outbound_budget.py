@@ -10,7 +10,9 @@ security event. Accounting is two integer updates per packet, no task, no alloca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,21 +33,55 @@ def _size(pkt: Any) -> int:
     return len(data) if isinstance(data, str | bytes) else 64
 
 
-class BudgetQueue(asyncio.Queue[Any]):
-    """An engine socket's outgoing queue: past its budget it takes nothing more and drops its socket."""
+class BudgetQueue:
+    """An engine socket's outgoing queue: past its budget it takes nothing more and drops its socket.
+
+    It offers what python-engineio and our writer use of `asyncio.Queue` (put, get, their `_nowait` forms,
+    empty, qsize, task_done, join) and holds memory only while something is queued: an idle connection's
+    `asyncio.Queue` keeps four empty deques (its items, getters, putters and join event: about 3 KiB),
+    here the deque exists while packets wait and a getter while the writer waits. Unbounded by size as
+    upstream's is (maxsize 0: put never waits); the budget bounds it instead.
+    """
+
+    __slots__ = (
+        "_finished",
+        "_getters",
+        "_items",
+        "_unfinished",
+        "limits",
+        "over",
+        "owner",
+        "queued_chars",
+        "security",
+        "transport",
+    )
+    maxsize = 0
 
     def __init__(self, limits: OutboundLimits, security: SecurityEvents | None) -> None:
-        super().__init__()
         self.limits = limits
         self.security = security
         self.queued_chars = 0
         self.over = False
         self.owner: Any = None  # the engine socket, once known
         self.transport: asyncio.Transport | None = None  # its WebSocket's TCP transport, once upgraded
+        self._items: deque[Any] | None = None  # None while empty
+        self._getters: list[asyncio.Future[None]] | None = None
+        self._unfinished = 0  # put and not yet task_done, as asyncio.Queue counts for join()
+        self._finished: asyncio.Event | None = None  # only once someone joins
+
+    def qsize(self) -> int:
+        items = self._items
+        return 0 if items is None else len(items)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def full(self) -> bool:
+        return False
 
     def put_nowait(self, item: Any) -> None:
         if item is None:  # the writer's stop signal always goes through
-            super().put_nowait(item)
+            self._append(item)
             return
         if self.over:
             return
@@ -54,13 +90,71 @@ class BudgetQueue(asyncio.Queue[Any]):
             self.drop("slow_consumer")
             return
         self.queued_chars += size
-        super().put_nowait(item)
+        self._append(item)
+
+    async def put(self, item: Any) -> None:
+        self.put_nowait(item)
 
     def get_nowait(self) -> Any:
-        item = super().get_nowait()
+        items = self._items
+        if not items:
+            raise asyncio.QueueEmpty
+        item = items.popleft()
+        if not items:
+            self._items = None  # an idle socket keeps no deque
         if item is not None:
             self.queued_chars -= _size(item)
         return item
+
+    async def get(self) -> Any:
+        """asyncio.Queue.get: waits for an item; a getter cancelled after being woken passes the wake-up on."""
+        while not self._items:
+            getter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if self._getters is None:
+                self._getters = []
+            self._getters.append(getter)
+            try:
+                await getter
+            except BaseException:
+                getter.cancel()
+                with contextlib.suppress(ValueError):
+                    self._getters.remove(getter)
+                if self._items and not getter.cancelled():
+                    self._wake_getter()
+                raise
+        return self.get_nowait()
+
+    def task_done(self) -> None:
+        if self._unfinished <= 0:
+            raise ValueError("task_done() called too many times")
+        self._unfinished -= 1
+        if self._unfinished == 0 and self._finished is not None:
+            self._finished.set()
+
+    async def join(self) -> None:
+        if self._unfinished == 0:
+            return
+        if self._finished is None:
+            self._finished = asyncio.Event()
+        await self._finished.wait()
+
+    def _append(self, item: Any) -> None:
+        if self._items is None:
+            self._items = deque()
+        self._items.append(item)
+        self._unfinished += 1
+        if self._finished is not None:
+            self._finished.clear()
+        if self._getters:
+            self._wake_getter()
+
+    def _wake_getter(self) -> None:
+        getters = self._getters
+        while getters:
+            getter = getters.pop(0)
+            if not getter.done():
+                getter.set_result(None)
+                return
 
     def drop(self, kind: str) -> None:
         """Ends the socket now: no more packets, TCP aborted, the engine socket closed (its handlers run)."""
@@ -86,10 +180,10 @@ class BudgetQueue(asyncio.Queue[Any]):
     def _free(self) -> None:
         """Empties the queue now, keeping join() consistent, and leaves the writer's stop signal."""
         while not self.empty():
-            super().get_nowait()
+            self.get_nowait()
             self.task_done()
         self.queued_chars = 0
-        super().put_nowait(None)
+        self._append(None)
 
 
 async def _close(sock: Any) -> None:

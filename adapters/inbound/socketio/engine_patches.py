@@ -436,8 +436,9 @@ class GuardedEngine(engineio.AsyncServer):
     handshake_guard: HandshakeGuard | None = None
     stamp: Stamp  # set by create_socket_server
 
-    def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue[Any]:
-        """Each socket's outgoing queue, bounded by the outbound budget (see outbound_budget.py)."""
+    def create_queue(self, *args: Any, **kwargs: Any) -> BudgetQueue:
+        """Each socket's outgoing queue, bounded by the outbound budget and allocated only while in use
+        (see outbound_budget.py)."""
         return BudgetQueue(self.outbound, self.security)
 
 
