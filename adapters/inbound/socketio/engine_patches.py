@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -175,6 +177,7 @@ class QuickPollSocket(AsyncSocket):
     """
 
     cork: FrameCork | None = None
+    last_ping: float | None  # set by upstream: when the last PING went out; None while the next is scheduled
     idle = False  # the WebSocket writer waits on an empty queue: nothing of ours is in flight
 
     def send_now(self, text: str) -> bool:
@@ -201,6 +204,28 @@ class QuickPollSocket(AsyncSocket):
     def send_now_packet(self, pkt: Any) -> bool:
         encoded = pkt.encode()
         return isinstance(encoded, str) and self.send_now(encoded)
+
+    def schedule_ping(self) -> None:
+        """Upstream's schedule_ping, minus its task: the next PING is due one interval from now on the
+        server's PingClock (one timer for every socket) instead of in a sleeping task of this socket's own
+        (a task, its coroutine, a future and a timer per idle connection)."""
+        if not self.last_ping:  # only once the previous ping cycle completed, as upstream
+            return
+        clock = getattr(self.server, "ping_clock", None)
+        if clock is None:
+            super().schedule_ping()
+            return
+        self.last_ping = None
+        clock().add(self.sid)
+
+    def ping_due(self) -> None:
+        """Upstream's `_send_ping` after its sleep: the PING, unless the socket is closing."""
+        if self.closing or self.closed:
+            return
+        self.last_ping = time.time()
+        pkt = eio_packet.Packet(eio_packet.PING)
+        if not (self.idle and self.send_now_packet(pkt)):
+            self.queue.put_nowait(pkt)
 
     async def _websocket_handler(self, ws: Any) -> None:
         """python-engineio's WebSocket handler (copied, 4.15.1) with its reader loop made cheaper.
@@ -426,6 +451,51 @@ class GuardedWebSocket(engineio_aiohttp.WebSocket):
         return data
 
 
+class PingClock:
+    """When each socket's next PING is due, for one server: a heap of (due, sid) and one timer for its head.
+
+    Holds the sid only: a socket that ends before its ping is due is skipped then (it is no longer in the
+    engine's `sockets`, or it is closed), so the heap holds at most one entry per socket that was alive
+    within the last ping interval.
+    """
+
+    __slots__ = ("_due", "_engine", "_timer")
+
+    def __init__(self, engine: engineio.AsyncServer) -> None:
+        self._engine = engine
+        self._due: list[tuple[float, str]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def add(self, sid: str) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time() + self._engine.ping_interval
+        heapq.heappush(self._due, (due, sid))
+        timer = self._timer
+        if timer is None or due < timer.when():
+            if timer is not None:
+                timer.cancel()
+            self._timer = loop.call_at(due, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        due, sockets = self._due, self._engine.sockets
+        while due and due[0][0] <= now:
+            sid = heapq.heappop(due)[1]
+            sock = sockets.get(sid)
+            if isinstance(sock, QuickPollSocket):
+                try:
+                    sock.ping_due()
+                except Exception:  # one socket's failure must not stop the others' pings
+                    self._engine.logger.exception("%s: ping failed", sid)
+        if due:
+            self._timer = loop.call_at(due[0][0], self._fire)
+
+
 class GuardedEngine(engineio.AsyncServer):
     """The Engine.IO server with a bounded queue per socket; what EngineDoor (the route in front of its
     `handle_request`) reads to refuse a request before any engine work."""
@@ -435,6 +505,14 @@ class GuardedEngine(engineio.AsyncServer):
     security: SecurityEvents | None = None
     handshake_guard: HandshakeGuard | None = None
     stamp: Stamp  # set by create_socket_server
+
+    _ping_clock: PingClock | None = None
+
+    def ping_clock(self) -> PingClock:
+        """The clock every QuickPollSocket of this server schedules its next PING on."""
+        if self._ping_clock is None:
+            self._ping_clock = PingClock(self)
+        return self._ping_clock
 
     def create_queue(self, *args: Any, **kwargs: Any) -> BudgetQueue:
         """Each socket's outgoing queue, bounded by the outbound budget and allocated only while in use
