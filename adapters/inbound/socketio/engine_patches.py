@@ -390,6 +390,19 @@ class QuickPollSocket(AsyncSocket):
 _last_encoded: list[tuple[str | None, bytes]] = [(None, b"")]
 
 
+def _forget_handshake(environ: dict[str, Any]) -> None:
+    """Empties the WebSocket request's environ once the socket is prepared.
+
+    The engine's suspended frames (handle_request, _handle_connect, handle_get_request) reference it for the
+    connection's whole life, every header under a new key (~1.5 KiB); nothing reads it after this point:
+    python-socketio keeps our cut-down copy (kept_environ) and the engine returns the WebSocket response
+    as is. REQUEST_METHOD stays for the engine's error answer, which reads it (`_cors_headers`).
+    """
+    method = environ.get("REQUEST_METHOD", "GET")
+    environ.clear()
+    environ["REQUEST_METHOD"] = method
+
+
 class GuardedWebSocket(engineio_aiohttp.WebSocket):
     """The engine's aiohttp WebSocket wrapper, hardened and made cheaper per frame.
 
@@ -399,6 +412,7 @@ class GuardedWebSocket(engineio_aiohttp.WebSocket):
     - No permessage-deflate: compressing each small JSON frame once per socket costs more CPU than
       it saves bandwidth (node's socket.io turned it off by default for the same reason).
     - A broadcast's text is encoded to UTF-8 once, not once per socket.
+    - The handshake request's environ is emptied once the socket is prepared (see _forget_handshake).
     """
 
     _transport: asyncio.Transport | None = None
@@ -407,8 +421,8 @@ class GuardedWebSocket(engineio_aiohttp.WebSocket):
         request = environ["aiohttp.request"]
         self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
         await self._sock.prepare(request)
-        self.environ = environ
         self._transport = request.transport
+        _forget_handshake(environ)
         owner = getattr(self.handler, "__self__", None)  # the engine socket whose _websocket_handler runs us
         if owner is not None and isinstance(owner.queue, BudgetQueue):
             owner.queue.transport = request.transport
