@@ -111,7 +111,7 @@ SCENARIOS = [
     Scenario(
         "idle_memory_1000",
         "memory",
-        1.0,
+        0.9,
         "RSS growth per idle authenticated connection (marginal: the second batch of 1000 connections)",
         ["--sockets", "1000", "--warmup", "50", "--settle", "3"],
         ["--role", "viewer", "--users", "100", "--sessions-per-user", "10"],
