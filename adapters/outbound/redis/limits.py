@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import math
-import secrets
 
 from redis.asyncio import Redis
 
@@ -14,29 +12,39 @@ from domain.rate_limit import Decision, RateRule
 
 log = logging.getLogger("vedfolnir.redis")
 
-# A sorted set of accepted hits per key: score = acceptance time in integer microseconds (exact in a
-# double up to 2**53, unlike float seconds), member = that time + a tag unique per batch + an index.
+# A list of accepted hits per key, the domain's SlidingLog on Redis: each entry an acceptance time in
+# integer microseconds (exact in a double up to 2**53), pushed at the tail in time order, expired entries
+# trimmed from the head, so the length is the count. A list entry costs a few bytes and an O(1) push; a
+# sorted set (the earlier log) needed a unique member, a skiplist node and a score read per hit.
 # Numbers go back to Redis through string.format('%.0f'): Lua's tostring keeps only 14 digits.
 #
+# The log stays sorted because a key's time never goes back: on the server clock, KEYS[1] holds the
+# newest time any call used and the batch's time is max(TIME, that); on caller clocks, the key's newest
+# entry (as SlidingLog does). Both are exact only if every writer of a key runs this script.
+#
 # One call decides a whole batch of hits, in order, exactly as the same hits sent one by one would be
-# decided at the batch's instant: a key's log is read and trimmed on its first hit in the batch, then
-# counted in Lua (no entry can age out within one instant), and its accepted hits written at the end.
-# ARGV[1]: a tag; ARGV[2]: one line per hit, "key-index limit window(us) cost now(us, '-' = the server's
-# TIME) ttl(ms)". Answers one string, "allowed remaining reset(us)" per hit: a few arguments and one
-# reply instead of six and three per hit keep the client's encoding and parsing cost per batch small.
+# decided: the hits of one key at one instant (a run) are decided together. Each run reads the head of
+# its log, pushes every hit that could be accepted (RPUSH answers the length, so no LLEN), decides the
+# hits in order, then one LTRIM drops both the expired head and the refused tail (all entries of a run
+# carry the same time, so which of them were refused does not matter). ARGV[1]: one line per hit,
+# "key-index limit window(us) cost now(us, '-' = the server's time) ttl(ms)", key-index counting from 2.
+# Answers one string, "allowed remaining reset(us)" per hit: one argument and one reply instead of six
+# and three per hit keep the client's encoding and parsing cost per batch small.
 _HITS = """
-local function zadd_all(key, adds)
-  for first = 1, #adds, 2000 do
-    redis.call('ZADD', key, unpack(adds, first, math.min(first + 1999, #adds)))
+local function push(key, stamp, n)
+  local adds = {}
+  for i = 1, math.min(n, 2000) do adds[i] = stamp end
+  local len
+  for first = 1, n, 2000 do
+    len = redis.call('RPUSH', key, unpack(adds, 1, math.min(2000, n - first + 1)))
   end
+  return len
 end
-local tag = ARGV[1]
 local server_now
-local keys = {}
-local out = {}
-local hit = 0
-for ki, limit, window, cost, given, ttl in string.gmatch(ARGV[2], '(%d+) (%d+) (%d+) (%-?%d+) (%S+) (%d+)') do
-  hit = hit + 1
+local runs, current, costs, limits = {}, {}, {}, {}
+local n = 0
+for ki, limit, window, cost, given, ttl in string.gmatch(ARGV[1], '(%d+) (%d+) (%d+) (%-?%d+) (%S+) (%d+)') do
+  n = n + 1
   ki = tonumber(ki)
   limit = tonumber(limit)
   window = tonumber(window)
@@ -48,49 +56,74 @@ for ki, limit, window, cost, given, ttl in string.gmatch(ARGV[2], '(%d+) (%d+) (
     if not server_now then
       local t = redis.call('TIME')
       server_now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+      local newest = tonumber(redis.call('GET', KEYS[1]))
+      if newest and newest > server_now then
+        server_now = newest
+      else
+        redis.call('SET', KEYS[1], string.format('%.0f', server_now))
+      end
     end
     now = server_now
   end
-  local key = KEYS[ki]
-  local st = keys[ki]
-  if st and (st.now ~= now or st.window ~= window) then
-    -- another instant or rule for this key (caller clocks): write what is pending, then read afresh
-    if #st.adds > 0 then zadd_all(key, st.adds) end
-    redis.call('PEXPIRE', key, st.ttl)
-    st = nil
+  local run = current[ki]
+  if not run or run.now ~= now or run.window ~= window then
+    run = {ki = ki, now = now, caller = given ~= '-', window = window, pushed = 0, hits = {}}
+    runs[#runs + 1] = run
+    current[ki] = run
   end
-  if not st then
-    local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-    if newest[2] and tonumber(newest[2]) > now then
-      now = tonumber(newest[2])
-    end
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now - window))
-    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-    st = {now = now, window = window, count = redis.call('ZCARD', key), oldest = tonumber(oldest[2]),
-          adds = {}, ttl = ttl}
-    keys[ki] = st
-  end
-  now = st.now
-  if cost < 1 or st.count + cost > limit then
-    local reset = now
-    if st.oldest then reset = st.oldest + window end
-    out[#out + 1] = string.format('0 %d %.0f', math.max(limit - st.count, 0), reset)
-  else
-    local score = string.format('%.0f', now)
-    for i = 1, cost do
-      st.adds[#st.adds + 1] = score
-      st.adds[#st.adds + 1] = score .. ':' .. tag .. ':' .. hit .. ':' .. i
-    end
-    st.count = st.count + cost
-    st.ttl = ttl
-    if not st.oldest then st.oldest = now end
-    out[#out + 1] = string.format('1 %d %.0f', limit - st.count, st.oldest + window)
-  end
+  run.ttl = ttl
+  if cost >= 1 and cost <= limit then run.pushed = run.pushed + cost end
+  run.hits[#run.hits + 1] = n
+  costs[n] = cost
+  limits[n] = limit
 end
-for ki, st in pairs(keys) do
-  if #st.adds > 0 then
-    zadd_all(KEYS[ki], st.adds)
-    redis.call('PEXPIRE', KEYS[ki], st.ttl)
+local out = {}
+for _, run in ipairs(runs) do
+  local key, now, window = KEYS[run.ki], run.now, run.window
+  if run.caller then
+    local newest = tonumber(redis.call('LINDEX', key, -1))
+    if newest and newest > now then now = newest end
+  end
+  local cutoff = now - window
+  local expired, oldest, want = 0, nil, 2
+  while true do
+    local head = redis.call('LRANGE', key, expired, expired + want - 1)
+    for i = 1, #head do
+      local t = tonumber(head[i])
+      if t > cutoff then
+        oldest = t
+        break
+      end
+      expired = expired + 1
+    end
+    if oldest or #head < want then break end
+    want = want * 8
+  end
+  local count
+  if run.pushed > 0 then
+    count = push(key, string.format('%.0f', now), run.pushed) - run.pushed - expired
+  else
+    count = redis.call('LLEN', key) - expired
+  end
+  local accepted = 0
+  for _, h in ipairs(run.hits) do
+    local cost, limit = costs[h], limits[h]
+    if cost < 1 or count + cost > limit then
+      local reset = now
+      if oldest then reset = oldest + window end
+      out[h] = string.format('0 %d %.0f', math.max(limit - count, 0), reset)
+    else
+      count = count + cost
+      accepted = accepted + cost
+      if not oldest then oldest = now end
+      out[h] = string.format('1 %d %.0f', limit - count, oldest + window)
+    end
+  end
+  if expired > 0 or accepted < run.pushed then
+    redis.call('LTRIM', key, expired, accepted - run.pushed - 1)
+  end
+  if accepted > 0 then
+    redis.call('PEXPIRE', key, run.ttl)
   end
 end
 return table.concat(out, ' ')
@@ -142,8 +175,7 @@ class RedisRateLimitStore:
         self._prefix = prefix
         self._trust_caller_clock = trust_caller_clock
         self._script = redis.register_script(_HITS)
-        self._tag = secrets.token_hex(6)
-        self._calls = itertools.count()
+        self._clock = prefix + "clock"  # never a log's name: those are prefix + "log:" + key
         self._max_batch = max_batch
         self._max_in_flight = max_in_flight
         self._pending: list[_Hit] = []  # bounded by the events and connects being handled right now
@@ -152,6 +184,10 @@ class RedisRateLimitStore:
         self._scheduled = False
         self._calls_running: set[asyncio.Task[None]] = set()
         self.round_trips = 0  # script calls made (for tests and the curious)
+
+    def log_key(self, key: str) -> str:
+        """The Redis list of `key`'s accepted hits ("log:" is new with lists: an older node's sorted sets never meet them)."""
+        return f"{self._prefix}log:{key}"
 
     async def hit(self, key: str, rule: RateRule, now: float, cost: int = 1) -> Decision:
         window_us = round(rule.window * 1_000_000)
@@ -163,7 +199,7 @@ class RedisRateLimitStore:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Decision] = loop.create_future()
         spec = f"{rule.limit} {window_us} {int(cost)} {caller_now} {ttl_ms}"
-        self._pending.append(_Hit(self._prefix + key, rule.limit, spec, future))
+        self._pending.append(_Hit(self.log_key(key), rule.limit, spec, future))
         if not self._scheduled:  # at the end of this loop turn: every hit of the turn in one call
             self._scheduled = True
             loop.call_soon(self._start_calls)
@@ -210,9 +246,9 @@ class RedisRateLimitStore:
 
     async def _decide(self, batch: list[_Hit]) -> list[Decision]:
         index: dict[str, int] = {}
-        lines = [f"{index.setdefault(h.key, len(index) + 1)} {h.spec}" for h in batch]
+        lines = [f"{index.setdefault(h.key, len(index) + 2)} {h.spec}" for h in batch]
         self.round_trips += 1
-        reply = await self._script(keys=list(index), args=[f"{self._tag}{next(self._calls):x}", "\n".join(lines)])
+        reply = await self._script(keys=[self._clock, *index], args=["\n".join(lines)])
         fields = reply.split()
         return [
             Decision(fields[i] == b"1" or fields[i] == "1", h.limit, int(fields[i + 1]), int(fields[i + 2]) / 1_000_000)
