@@ -69,7 +69,7 @@ class Container(containers.DeclarativeContainer):
     # turns every provider that depends on it async; use cases would then be futures.
     database = providers.Resource(database, settings, storage.engine)
     host_database = providers.Resource(host_database, settings, storage.host_engine.provider)
-    redis_connection = providers.Resource(redis_connection, cluster.redis)
+    redis_connection = providers.Resource(redis_connection, cluster.redis, cluster.limiter_redis)
     fanout = providers.Resource(fanout, settings, delivery.manager)
     http_sessions = providers.Resource(http_sessions, clients.http_clients)
     listening = providers.Resource(

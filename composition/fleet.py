@@ -12,7 +12,7 @@ from adapters.observability.metrics import Metrics
 from adapters.outbound.memory.fleet import LocalFleetView
 from adapters.outbound.memory.limits import InMemoryConnectionSlotStore, InMemoryRateLimitStore
 from adapters.outbound.memory.signals import LocalJobSignals
-from adapters.outbound.redis.client import client_options
+from adapters.outbound.redis.client import client_options, unbounded_options
 from adapters.outbound.redis.failover import FailoverRateLimitStore, FailoverSlotStore
 from adapters.outbound.redis.fleet import RedisFleetView, RedisJobLeases
 from adapters.outbound.redis.health import RedisHealthProbe
@@ -21,10 +21,11 @@ from adapters.outbound.redis.signals import RedisJobSignals
 from composition.config import Settings
 
 
-def _redis(url: str | None, metrics: Metrics) -> Redis | None:
+def _redis(url: str | None, metrics: Metrics, *, bounded: bool = True) -> Redis | None:
     if not url:
         return None
-    client: TimedRedis = TimedRedis.from_url(url, **client_options())  # type: ignore[assignment]  # from_url is typed as Redis
+    options = client_options() if bounded else unbounded_options()
+    client: TimedRedis = TimedRedis.from_url(url, **options)  # type: ignore[assignment]  # from_url is typed as Redis
     client.latency = metrics.redis_latency
     return client
 
@@ -33,11 +34,12 @@ def key(settings: Settings, name: str) -> str:
     return settings.redis_key(name)
 
 
-async def redis_connection(redis: Redis | None) -> AsyncIterator[Redis | None]:
-    """The Redis client's lifetime: its pool is closed at the end (connections open on first use)."""
+async def redis_connection(redis: Redis | None, *others: Redis | None) -> AsyncIterator[Redis | None]:
+    """The Redis clients' lifetime: their pools are closed at the end (connections open on first use)."""
     yield redis
-    if redis is not None:
-        await redis.aclose()
+    for client in (redis, *others):
+        if client is not None:
+            await client.aclose()
 
 
 class Fleet(containers.DeclarativeContainer):
@@ -46,6 +48,8 @@ class Fleet(containers.DeclarativeContainer):
     bus = providers.Callable(lambda s: s.bus, settings)
 
     redis = providers.Singleton(_redis, settings.provided.redis_url, metrics)
+    # The limiter's own client: its calls are on every event's path and it bounds them itself (see unbounded_options).
+    limiter_redis = providers.Singleton(_redis, settings.provided.redis_url, metrics, bounded=False)
     local_rates = providers.Singleton(InMemoryRateLimitStore)
     local_slots = providers.Singleton(InMemoryConnectionSlotStore)
     unmetered_rates = providers.Selector(
@@ -53,7 +57,7 @@ class Fleet(containers.DeclarativeContainer):
         memory=local_rates,
         redis=providers.Singleton(
             FailoverRateLimitStore,
-            providers.Singleton(RedisRateLimitStore, redis, providers.Callable(key, settings, "rl:")),
+            providers.Singleton(RedisRateLimitStore, limiter_redis, providers.Callable(key, settings, "rl:")),
             local_rates,
         ),
     )

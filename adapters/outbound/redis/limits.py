@@ -7,6 +7,7 @@ import logging
 import math
 
 from redis.asyncio import Redis
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from domain.rate_limit import Decision, RateRule
 
@@ -135,6 +136,8 @@ CALLER_CLOCK_MIN_TTL_MS = 600_000
 MAX_BATCH = 256
 # Calls in flight at once: while one round trip is out, the events that arrived meanwhile go in the next.
 MAX_IN_FLIGHT = 2
+# Longest a script call may take before its hits fail (and the failover store decides them locally).
+CALL_TIMEOUT = 2.0
 
 
 class _Hit:
@@ -170,6 +173,7 @@ class RedisRateLimitStore:
         trust_caller_clock: bool = False,
         max_batch: int = MAX_BATCH,
         max_in_flight: int = MAX_IN_FLIGHT,
+        call_timeout: float = CALL_TIMEOUT,
     ) -> None:
         self._redis = redis
         self._prefix = prefix
@@ -178,6 +182,7 @@ class RedisRateLimitStore:
         self._clock = prefix + "clock"  # never a log's name: those are prefix + "log:" + key
         self._max_batch = max_batch
         self._max_in_flight = max_in_flight
+        self._call_timeout = call_timeout
         self._pending: list[_Hit] = []  # bounded by the events and connects being handled right now
         self._busy_keys: set[str] = set()  # keys of the calls in flight
         self._in_flight = 0
@@ -248,7 +253,11 @@ class RedisRateLimitStore:
         index: dict[str, int] = {}
         lines = [f"{index.setdefault(h.key, len(index) + 2)} {h.spec}" for h in batch]
         self.round_trips += 1
-        reply = await self._script(keys=[self._clock, *index], args=["\n".join(lines)])
+        try:
+            async with asyncio.timeout(self._call_timeout):  # the client may have no socket timeout of its own
+                reply = await self._script(keys=[self._clock, *index], args=["\n".join(lines)])
+        except TimeoutError:
+            raise RedisTimeoutError(f"rate limit call took over {self._call_timeout} s") from None
         fields = reply.split()
         return [
             Decision(fields[i] == b"1" or fields[i] == "1", h.limit, int(fields[i + 1]), int(fields[i + 2]) / 1_000_000)

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from adapters.outbound.memory.limits import InMemoryRateLimitStore
-from adapters.outbound.redis.client import redis_from_url
+from adapters.outbound.redis.client import redis_from_url, unbounded_options
 from adapters.outbound.redis.failover import FailoverRateLimitStore
 from adapters.outbound.redis.limits import RedisRateLimitStore
 from domain.rate_limit import RateRule, SlidingLog
@@ -101,6 +101,35 @@ async def test_a_failed_round_trip_fails_every_hit_of_its_batch_and_failover_ans
         assert [d.allowed for d in decisions] == [True, True, False]
     finally:
         await dead.aclose()
+
+
+async def test_a_call_left_unanswered_fails_its_batch_within_the_call_timeout() -> None:
+    """The limiter's client has no socket timeout (unbounded_options): the store's own bound ends a hung call."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # reads nothing, answers nothing, stays open
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    silent = Redis.from_url(f"redis://127.0.0.1:{port}/0", **unbounded_options())
+    try:
+        store = RedisRateLimitStore(silent, "x:", call_timeout=0.3)
+        failover = FailoverRateLimitStore(store, InMemoryRateLimitStore())
+        rule = RateRule(2, 60)
+        results = await asyncio.wait_for(
+            asyncio.gather(*(store.hit("k", rule, 0) for _ in range(3)), return_exceptions=True), 10
+        )
+        assert all(isinstance(r, RedisError) for r in results)
+        decisions = await asyncio.wait_for(asyncio.gather(*(failover.hit("k", rule, 100.0) for _ in range(3))), 10)
+        assert [d.allowed for d in decisions] == [True, True, False]
+        assert accepted  # the calls did reach a server: it was the silence that failed them
+    finally:
+        await silent.aclose()
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
 
 
 @given(rule=rules, stream=streams, max_batch=st.integers(1, 8), in_flight=st.integers(1, 4))
