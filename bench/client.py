@@ -418,7 +418,9 @@ def main() -> None:
     parser.add_argument("--pid", type=int, action="append", required=True, help="a server process (CPU, RSS)")
     parser.add_argument("--impl", choices=["bare", "ours"], required=True)
     parser.add_argument("--read-pause", type=float, default=0.0, help="fanout: ms the receiver sleeps between polls")
-    parser.add_argument("--redis-pid", type=int, help="fanout: the Redis server's process (its CPU is reported)")
+    parser.add_argument(
+        "--redis-pid", type=int, help="fanout_nodes, acked_events: the Redis server's process (its CPU is reported)"
+    )
     parser.add_argument("--sessions", help="JSON file written by serve_ours.py")
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--events", type=int, default=20000, help="events: measured events in all")

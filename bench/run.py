@@ -25,7 +25,8 @@ from typing import Any
 from common import BENCH_DIR, HOST, ROOT, free_port
 
 PY = sys.executable
-REDIS_URL = "redis://127.0.0.1:6379/0"
+# BENCH_REDIS_URL: a Redis of the bench's own (its CPU per event then counts no other client's commands)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 STARTUP_TIMEOUT = 60.0
 CLIENT_TIMEOUT = 300.0

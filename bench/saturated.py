@@ -89,13 +89,14 @@ async def acked(args: argparse.Namespace, procs: Procs, http: aiohttp.ClientSess
     )
     profiler = Profiler(http, args.url[0], args.profile)
     await profiler.start()
-    cpu0, t0 = cpu_of(procs), time.perf_counter()
+    redis = [psutil.Process(args.redis_pid)] if args.redis_pid else []
+    cpu0, redis0, t0 = cpu_of(procs), cpu_of(redis), time.perf_counter()
     bad += sum(
         await asyncio.gather(
             *(acked_loop(ws, name, d, args.per_socket) for ws, d in zip(fleet.sockets, datas, strict=True))
         )
     )
-    wall, cpu = time.perf_counter() - t0, cpu_of(procs) - cpu0
+    wall, cpu, redis_cpu = time.perf_counter() - t0, cpu_of(procs) - cpu0, cpu_of(redis) - redis0
     await profiler.stop()
     await fleet.close()
     if bad:
@@ -107,6 +108,7 @@ async def acked(args: argparse.Namespace, procs: Procs, http: aiohttp.ClientSess
         "server_cpu_s": cpu,
         "wall_s": wall,
         "cpu_us_per_event": cpu / n * 1e6,
+        **({"redis_cpu_us_per_event": redis_cpu / n * 1e6} if redis else {}),  # all of Redis: other clients too
         "value": n / wall,
         "unit": "acked events/s",
     }
