@@ -97,6 +97,14 @@ async def test_keys_never_affect_each_other(
         assert await shared.hit(name, rule, now) == await alone[name].hit(name, rule, now)
 
 
+async def decides_like_the_sliding_log(store: RedisRateLimitStore, rule: RateRule, hits: list[tuple[int, int]]) -> None:
+    """Each (gap in ticks, cost) hit on `store` gets the decision the domain's SlidingLog gives."""
+    log, now = SlidingLog(), START
+    for gap, cost in hits:
+        now += gap * TICK
+        assert await store.hit("k", rule, now, cost=cost) == log.hit(rule, now, cost=cost)
+
+
 @pytest.mark.redis
 @given(rule=rules, hits=st.lists(st.tuples(st.integers(0, 20), st.integers(0, 8)), min_size=1, max_size=40))
 @examples
@@ -104,11 +112,9 @@ async def test_redis_decides_exactly_like_the_sliding_log(
     redis: Redis, redis_prefix: str, rule: RateRule, hits: list[tuple[int, int]]
 ) -> None:
     """Same decisions, remaining and reset_at as the domain's SlidingLog, costs (above the limit too) included."""
-    store = RedisRateLimitStore(redis, f"{redis_prefix}{key()}:", trust_caller_clock=True)
-    log, now = SlidingLog(), START
-    for gap, cost in hits:
-        now += gap * TICK
-        assert await store.hit("k", rule, now, cost=cost) == log.hit(rule, now, cost=cost)
+    await decides_like_the_sliding_log(
+        RedisRateLimitStore(redis, f"{redis_prefix}{key()}:", trust_caller_clock=True), rule, hits
+    )
 
 
 @pytest.mark.redis
@@ -119,10 +125,7 @@ async def test_a_caller_clock_that_steps_back_decides_like_the_sliding_log(
 ) -> None:
     """Times going back count as the log's newest time (never reopening a full window), as in SlidingLog."""
     store = RedisRateLimitStore(redis, f"{redis_prefix}{key()}:", trust_caller_clock=True)
-    log, now = SlidingLog(), START
-    for gap, cost in hits:
-        now += gap * TICK
-        assert await store.hit("k", rule, now, cost=cost) == log.hit(rule, now, cost=cost)
+    await decides_like_the_sliding_log(store, rule, hits)
     entries: list[bytes] = await redis.lrange(store.log_key("k"), 0, -1)  # type: ignore[misc]
     assert [int(entry) for entry in entries] == sorted(int(entry) for entry in entries)
 
