@@ -93,3 +93,13 @@ def event(name: str) -> object:
 
 def offsets(lines: list[Line]) -> list[str]:
     return [line["offset"] for line in lines]
+
+
+def assert_recovered_with_every_post(page: NodeClient, watcher: NodeClient, first: Line, posts: int) -> None:
+    """`page` came back once with its old id, recovered, and saw what `watcher` saw: each post captioned once."""
+    again = page.connects()[-1]
+    assert len(page.connects()) == 2
+    assert again["recovered"] is True and again["id"] == first["id"]
+    assert offsets(page.events()) == offsets(watcher.events())
+    generated = [e["data"]["post_id"] for e in page.events("caption_generated")]
+    assert len(generated) == len(set(generated)) == posts

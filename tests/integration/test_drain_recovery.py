@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from tests.integration.node_driver import event, node_client, offsets
+from tests.integration.node_driver import assert_recovered_with_every_post, event, node_client
 from tests.integration.processes import keep_reading, serving
 from tests.integration.test_fleet import Fleet, fleet_env, start_job
 
@@ -52,9 +52,4 @@ async def test_a_drained_nodes_client_recovers_on_the_other_node_which_continues
             await page.wait_for(event("caption_generation_completed"), timeout=20)
             await watcher.wait_for(event("caption_generation_completed"), timeout=20)
 
-            again = page.connects()[-1]
-            assert len(page.connects()) == 2
-            assert again["recovered"] is True and again["id"] == first["id"]
-            assert offsets(page.events()) == offsets(watcher.events())
-            posts = [e["data"]["post_id"] for e in page.events("caption_generated")]
-            assert len(posts) == len(set(posts)) == 14
+            assert_recovered_with_every_post(page, watcher, first, posts=14)

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from tests.integration.node_driver import event, node_client, offsets
+from tests.integration.node_driver import assert_recovered_with_every_post, event, node_client
 from tests.integration.processes import process, serving
 from tests.integration.test_fleet import Fleet, fleet_env, start_job
 
@@ -38,9 +38,4 @@ async def test_a_client_recovers_on_another_node_after_its_node_was_killed(fleet
             await page.wait_for(event("caption_generation_completed"), timeout=30)
             await watcher.wait_for(event("caption_generation_completed"), timeout=30)
 
-            again = page.connects()[-1]
-            assert len(page.connects()) == 2
-            assert again["recovered"] is True and again["id"] == first["id"]
-            assert offsets(page.events()) == offsets(watcher.events())
-            posts = [e["data"]["post_id"] for e in page.events("caption_generated")]
-            assert len(posts) == len(set(posts)) == 14
+            assert_recovered_with_every_post(page, watcher, first, posts=14)
