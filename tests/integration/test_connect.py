@@ -166,3 +166,33 @@ async def test_long_polling_works_as_well_as_websocket(server: Server) -> None:
         assert reply["user_id"] == session.user_id
     finally:
         await client.close()
+
+
+async def test_a_polling_client_that_closes_by_post_gets_its_pending_poll_answered_at_once(server: Server) -> None:
+    """Upstream leaves the GET waiting for a whole ping cycle (45 s): the client's own disconnect() hangs on it."""
+    import asyncio
+    import json
+
+    import aiohttp
+
+    session = await server.session("demo")
+    base = f"{server.url}/socket.io/?EIO=4&transport=polling"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base) as answer:
+            sid = json.loads((await answer.text())[1:])["sid"]
+        polling = f"{base}&sid={sid}"
+        auth = json.dumps({"session_id": session.id, "csrf_token": session.csrf_token})
+        async with http.post(polling, data=f"40{auth}") as answer:
+            assert answer.status == 200
+        async with http.get(polling) as answer:
+            assert (await answer.text()).startswith("40{")
+
+        async def pending_poll() -> str:
+            async with http.get(polling) as answer:
+                return await answer.text()
+
+        waiting = asyncio.create_task(pending_poll())
+        await eventually(lambda: server.container.sio().eio.sockets[sid].queue._getters)
+        async with http.post(polling, data="1") as answer:
+            assert answer.status == 200
+        assert await asyncio.wait_for(waiting, 10) == "6"

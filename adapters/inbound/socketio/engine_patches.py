@@ -360,8 +360,15 @@ class QuickPollSocket(AsyncSocket):
     async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
         """Upstream's close(wait=True) waits until the client has taken every queued packet (queue.join): a
         polling client that stops polling (say, after a POST the engine refused) would hold the request that
-        closed it forever. The wait is bounded by the write timeout."""
+        closed it forever. The wait is bounded by the write timeout.
+
+        Upstream also leaves a pending long-polling GET hanging for a whole ping cycle (45 s) after the client
+        closed by POST: the request, its handler and the client's own `disconnect()` all wait on it. A NOOP
+        ends that GET at once (the stock client has stopped reading by then; a late one just sees a NOOP)."""
+        was_closed = self.closed
         await super().close(wait=False, abort=abort, reason=reason)
+        if not was_closed and not self.upgraded and not wait:
+            self.queue.put_nowait(eio_packet.Packet(eio_packet.NOOP))
         if wait:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(getattr(self.server, "outbound", OutboundLimits()).write_timeout):
