@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 import uuid
+
+import aiohttp
 
 from domain.identity import Role, new_session
 from tests.integration.harness import Server
@@ -170,11 +174,6 @@ async def test_long_polling_works_as_well_as_websocket(server: Server) -> None:
 
 async def test_a_polling_client_that_closes_by_post_gets_its_pending_poll_answered_at_once(server: Server) -> None:
     """Upstream leaves the GET waiting for a whole ping cycle (45 s): the client's own disconnect() hangs on it."""
-    import asyncio
-    import json
-
-    import aiohttp
-
     session = await server.session("demo")
     base = f"{server.url}/socket.io/?EIO=4&transport=polling"
     async with aiohttp.ClientSession() as http:
@@ -192,6 +191,7 @@ async def test_a_polling_client_that_closes_by_post_gets_its_pending_poll_answer
                 return await answer.text()
 
         waiting = asyncio.create_task(pending_poll())
+        # The GET must be waiting in the engine before the CLOSE: one that came after would be a plain 400.
         await eventually(lambda: server.container.sio().eio.sockets[sid].queue._getters)
         async with http.post(polling, data="1") as answer:
             assert answer.status == 200

@@ -362,17 +362,17 @@ class QuickPollSocket(AsyncSocket):
         polling client that stops polling (say, after a POST the engine refused) would hold the request that
         closed it forever. The wait is bounded by the write timeout.
 
-        Upstream also leaves a pending long-polling GET hanging for a whole ping cycle (45 s) after the client
-        closed by POST: the request, its handler and the client's own `disconnect()` all wait on it. A NOOP
-        ends that GET at once (the stock client has stopped reading by then; a late one just sees a NOOP)."""
-        was_closed = self.closed
+        An aborted close (the client's CLOSE by POST, among others) queues no CLOSE packet, so upstream leaves a
+        pending long-polling GET hanging for a whole ping cycle (45 s): the request, its handler and the client's
+        own `disconnect()` all wait on it. A NOOP ends that GET at once (a late reader just sees a NOOP)."""
+        first = not (self.closed or self.closing)
         await super().close(wait=False, abort=abort, reason=reason)
-        if not was_closed and not self.upgraded and not wait:
-            self.queue.put_nowait(eio_packet.Packet(eio_packet.NOOP))
         if wait:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(getattr(self.server, "outbound", OutboundLimits()).write_timeout):
                     await self.queue.join()
+        if first and abort and not self.upgraded:
+            self.queue.put_nowait(eio_packet.Packet(eio_packet.NOOP))
 
     async def handle_post_request(self, environ: dict[str, Any]) -> None:
         """A long-polling POST read to its end (upstream reads once: a body split over two TCP segments lost
