@@ -8,7 +8,10 @@ from tests.integration.harness import Server
 
 
 def _full_environs() -> list[dict[str, object]]:
-    """The engine's WSGI-style environ dicts still alive (every header under an HTTP_ key, the request)."""
+    """The engine's WSGI-style environ dicts still alive (every header under an HTTP_ key, the request).
+
+    Collected first: the scan sees the whole process, and an earlier test's unreachable cycles are not kept."""
+    gc.collect()
     return [o for o in gc.get_objects() if type(o) is dict and "aiohttp.request" in o and "HTTP_UPGRADE" in o]
 
 
