@@ -89,8 +89,10 @@ class Drain:
             tell_clients_to_reconnect(batch, self._sio)
             await self._until(partial(_all_closed, batch), "a batch to close", 1.0)
         log.info("draining: told %d connections to reconnect elsewhere", len(told))
-        await self._until(lambda: not sockets, "connections to close")
-        log.info("draining: done, %d connections left", len(sockets))
+        # `closed` is set once the socket's disconnect handling has run; the engine drops closed sockets from
+        # `sockets` only on its sweep, up to a ping timeout later, which an emptiness check would wait out.
+        await self._until(lambda: _all_closed(list(sockets.values())), "connections to close")
+        log.info("draining: done, %d connections left", sum(not sock.closed for sock in list(sockets.values())))
 
     async def _until(self, done: Callable[[], bool], what: str, at_most: float | None = None) -> None:
         loop = asyncio.get_running_loop()
