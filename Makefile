@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 API_TOKEN ?= demo-api-token
 export API_TOKEN
-# pytest-xdist workers for make test / make integration; 0 runs the suite in this process (the default: on 2 cores a
-# second worker saves ~20% of the time but loads the machine enough to trip the hostile tests' latency bounds).
-TEST_WORKERS ?= 0
+# pytest-xdist workers for make test / make integration (0: in this process). The tests marked `exclusive` (floods
+# with a latency bound for a control client) then run alone, after the parallel run: other tests' load would trip it.
+TEST_WORKERS ?= 3
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
 
 .PHONY: run test install services browser nginx lint unit integration bench clean vendor-asyncapi fuzz
 
@@ -59,16 +60,18 @@ lint: install
 	$(BIN)/lint-imports
 
 unit: install
-	$(BIN)/python -m pytest -q tests/unit
+	$(PYTEST) tests/unit
 
 integration: install services
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal tests/integration
+	$(PYTEST) -n $(TEST_WORKERS) --dist worksteal -m 'not exclusive' tests/integration
+	$(PYTEST) -m exclusive tests/integration
 
 browser: install
 	bash .ci/browser.sh
 
 test: install services browser nginx lint
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal tests
+	$(PYTEST) -n $(TEST_WORKERS) --dist worksteal -m 'not exclusive' tests
+	$(PYTEST) -m exclusive tests
 
 # 100,000 malformed frames and payloads over both transports against a real server process (tests/integration/fuzz.py).
 fuzz: install

@@ -36,6 +36,7 @@ async def _post(http: aiohttp.ClientSession, url: str, sid: str, body: str) -> i
         return answer.status
 
 
+@pytest.mark.exclusive  # a control client's round trip under a flood is bounded
 async def test_handshakes_that_never_connect_cannot_hold_memory(tmp_path: Path) -> None:
     """200 polling handshakes with big headers, kept alive by bare `3` POSTs, never connecting a namespace."""
     async with server_process(tmp_path, connect_timeout_seconds=2) as server:
@@ -93,6 +94,7 @@ BROWSER_HEADERS = {  # what Chrome sends on a socket.io polling request, with a 
 }
 
 
+@pytest.mark.exclusive  # a control client's round trip under a flood is bounded
 async def test_the_findings_oversized_handshakes_are_refused_within_the_memory_bound(tmp_path: Path) -> None:
     """The finding's exact shape: 200 polling handshakes with 100 headers of 8 KB each (8 at a time), while a
     browser-sized handshake with a 4 KB session cookie still passes and a control client keeps its round trip."""

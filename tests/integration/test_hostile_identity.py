@@ -10,7 +10,8 @@ from tests.integration.rawio import RawSocket
 
 
 async def test_a_second_identity_on_one_connection_is_refused_and_no_slot_leaks(tmp_path: Path) -> None:
-    async with server_process(tmp_path) as server:
+    # A short back-off cap: the refusals' growing delay (tested in test_refusals.py) is not what this shows.
+    async with server_process(tmp_path, refusal_backoff_max_seconds=0.1) as server:
         admin = await server.session("admin")
         demo = await server.session("demo")
         for round_ in range(7):  # more rounds than MAX_CONNECTIONS_PER_USER (5)

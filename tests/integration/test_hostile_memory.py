@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.integration.hostile import NeverReader, RssWatch, ServerProcess, server_process
 
+pytestmark = pytest.mark.exclusive  # floods that must not slow a control client: the machine to themselves
 GROWTH_LIMIT_MB = 30
 ACKED_STATUS = '421["request_caption_status",{}]'  # refused events used to be answered twice: event and ack
 UNKNOWN = '42["no_such_event",{}]'  # answered by a ~600-byte error (it lists the known events), no database work
