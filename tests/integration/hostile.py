@@ -42,6 +42,24 @@ class ServerProcess:
     def rss(self) -> int:
         return int(psutil.Process(self.proc.pid).memory_info().rss)
 
+    def cpu_seconds(self) -> float:
+        times = psutil.Process(self.proc.pid).cpu_times()
+        return float(times.user + times.system)
+
+    async def until_idle(self, at_most: float, window: float = 1.0, busy: float = 0.1) -> None:
+        """Waits until the process used under `busy` s of CPU in a `window` (it has worked through what it was
+        sent), for at most `at_most` seconds; returns early if it exits."""
+        deadline = time.monotonic() + at_most
+        used = self.cpu_seconds()
+        while time.monotonic() < deadline and self.alive():
+            await asyncio.sleep(window)
+            if not self.alive():
+                return
+            now = self.cpu_seconds()
+            if now - used < busy * window:
+                return
+            used = now
+
     def log(self) -> str:
         return _read(self.log_path)
 
