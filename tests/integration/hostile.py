@@ -20,7 +20,7 @@ import aiohttp
 import psutil
 
 from tests.integration.harness import Client, open_client
-from tests.integration.processes import SCRIPT
+from tests.integration.processes import CHILD_DEFAULTS, SCRIPT
 
 API_TOKEN = "hostile-test-token"
 MB = 1024 * 1024
@@ -100,6 +100,7 @@ def _env(tmp_path: Path, overrides: dict[str, str]) -> dict[str, str]:
         "LOG_LEVEL": "INFO",
         "SYSTEM_STATUS_INTERVAL": "60",
         "SESSION_CHECK_INTERVAL": "5",
+        **CHILD_DEFAULTS,
         **overrides,
     }
 

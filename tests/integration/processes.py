@@ -27,9 +27,14 @@ SCRIPT = Path(sys.executable).with_name("vedfolnir-realtime")
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
 
+# Unless a test sets it: a node told to stop closes its port at once (the 1 s it gives a balancer to read readyz
+# cost every stopped node a second; the drain tests set their own).
+CHILD_DEFAULTS = {"DRAIN_READINESS_SECONDS": "0"}
+
+
 def child_env(env: dict[str, str]) -> dict[str, str]:
     """`env` plus the few variables a process needs to start: no stray REDIS_URL or DATABASE_URL from the shell."""
-    return {**{k: os.environ[k] for k in PASSED_THROUGH if k in os.environ}, **env}
+    return {**{k: os.environ[k] for k in PASSED_THROUGH if k in os.environ}, **CHILD_DEFAULTS, **env}
 
 
 def free_port() -> int:

@@ -26,7 +26,7 @@ async def test_a_drained_node_with_an_abandoned_polling_session_exits_at_once(tm
                 assert "sid" in json.loads((await opened.text())[1:])
         server.send_signal(signal.SIGTERM)
         try:
-            await asyncio.to_thread(server.wait, 8)  # readiness 1 s, then the one session closed
+            await asyncio.to_thread(server.wait, 8)  # (readiness 0 s here) the one session is closed
         except subprocess.TimeoutExpired:
             raise AssertionError(
                 "the node was still draining 8 s after SIGTERM:\n" + "\n".join(server.output)
