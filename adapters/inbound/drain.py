@@ -67,7 +67,9 @@ class Drain:
             self._metrics.draining.set(1)
         sockets = self._sio.eio.sockets
         log.info(
-            "draining: readyz answers 503; %d connections; exiting within %.1f s", len(sockets), self.drain_seconds
+            "draining: readyz answers 503; %d connections; exiting within %.1f s",
+            len(_open(sockets)),
+            self.drain_seconds,
         )
         await asyncio.sleep(min(self.readiness_seconds, self.remaining()))
         await stop_listening()
@@ -81,18 +83,15 @@ class Drain:
         # In batches: each connection's disconnect handling (slot release, recovery parking) takes a Redis
         # connection, and 200 at once overflow redis-py's pool of 100 (seen: recovery states not parked).
         while self.remaining() > 0:
-            batch = [sock for sock in list(sockets.values()) if not sock.closed and id(sock) not in told]
-            batch = batch[:RECONNECT_BATCH]
+            batch = [sock for sock in _open(sockets) if id(sock) not in told][:RECONNECT_BATCH]
             if not batch:
                 break
             told.update(id(sock) for sock in batch)
             tell_clients_to_reconnect(batch, self._sio)
             await self._until(partial(_all_closed, batch), "a batch to close", 1.0)
         log.info("draining: told %d connections to reconnect elsewhere", len(told))
-        # `closed` is set once the socket's disconnect handling has run; the engine drops closed sockets from
-        # `sockets` only on its sweep, up to a ping timeout later, which an emptiness check would wait out.
-        await self._until(lambda: _all_closed(list(sockets.values())), "connections to close")
-        log.info("draining: done, %d connections left", sum(not sock.closed for sock in list(sockets.values())))
+        await self._until(lambda: not _open(sockets), "connections to close")
+        log.info("draining: done, %d connections left", len(_open(sockets)))
 
     async def _until(self, done: Callable[[], bool], what: str, at_most: float | None = None) -> None:
         loop = asyncio.get_running_loop()
@@ -103,6 +102,12 @@ class Drain:
                     log.warning("draining: time is up waiting for %s", what)
                 return
             await asyncio.sleep(0.02)
+
+
+def _open(sockets: dict[str, Any]) -> list[Any]:
+    """The engine's sockets not yet closed. `closed` is set once a socket's disconnect handling has run; the engine
+    drops closed sockets from its table only on a sweep up to a ping timeout later, which the drain must not wait out."""
+    return [sock for sock in list(sockets.values()) if not sock.closed]
 
 
 def _all_closed(batch: list[Any]) -> bool:

@@ -20,7 +20,7 @@ import aiohttp
 import psutil
 
 from tests.integration.harness import Client, open_client
-from tests.integration.processes import CHILD_DEFAULTS, SCRIPT
+from tests.integration.processes import SCRIPT, child_env
 
 API_TOKEN = "hostile-test-token"
 MB = 1024 * 1024
@@ -91,18 +91,18 @@ class ServerProcess:
 
 
 def _env(tmp_path: Path, overrides: dict[str, str]) -> dict[str, str]:
-    """The child's whole environment: our settings only, nothing read from the surrounding one."""
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hostile.db'}",
-        "DEMO_MODE": "true",
-        "API_TOKEN": API_TOKEN,
-        "LOG_LEVEL": "INFO",
-        "SYSTEM_STATUS_INTERVAL": "60",
-        "SESSION_CHECK_INTERVAL": "5",
-        **CHILD_DEFAULTS,
-        **overrides,
-    }
+    """The child's whole environment: these settings and what `child_env` passes to start a process, no other."""
+    return child_env(
+        {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hostile.db'}",
+            "DEMO_MODE": "true",
+            "API_TOKEN": API_TOKEN,
+            "LOG_LEVEL": "INFO",
+            "SYSTEM_STATUS_INTERVAL": "60",
+            "SESSION_CHECK_INTERVAL": "5",
+            **overrides,
+        }
+    )
 
 
 def _launch(tmp_path: Path, settings: dict[str, Any]) -> tuple[subprocess.Popen[bytes], Path]:
