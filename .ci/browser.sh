@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/chromium ]; then
   echo "installing Debian's chromium"
+  # make runs this script and its twin at once (--jobs): one apt-get at a time holds the dpkg lock.
+  exec 9>/tmp/vedfolnir-apt.lock && flock 9
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core

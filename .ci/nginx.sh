@@ -4,6 +4,8 @@
 set -euo pipefail
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   echo "installing Debian's nginx"
+  # make runs this script and its twin at once (--jobs): one apt-get at a time holds the dpkg lock.
+  exec 9>/tmp/vedfolnir-apt.lock && flock 9
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   # policy-rc.d: the package must not start the system service (the tests start their own instance).
