@@ -15,6 +15,7 @@ from aiohttp import web
 
 import bootstrap
 from tests.integration.emitted import record as record_emitted
+from tests.integration.migrated_sqlite import copy_migrated_sqlite, sqlite_file
 
 
 @dataclass
@@ -247,7 +248,10 @@ def settings_for(database_url: str, **overrides: Any) -> bootstrap.Settings:
 
 @contextlib.asynccontextmanager
 async def serve(settings: bootstrap.Settings, prepare: Any = None) -> AsyncIterator[Server]:
-    """A served app; `prepare(container)` may override providers before the app is built."""
+    """A served app; `prepare(container)` may override providers before the app is built. A SQLite file that does
+    not exist yet starts as a copy of a migrated one (the app's own migration then finds nothing to do)."""
+    if (path := sqlite_file(settings.database_url)) is not None and not path.exists():
+        await copy_migrated_sqlite(path)
     container = bootstrap.build_container(settings)
     if prepare is not None:
         prepare(container)

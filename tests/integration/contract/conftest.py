@@ -18,7 +18,7 @@ from adapters.outbound.memory.sessions import InMemorySessionRepository
 from adapters.outbound.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.outbound.memory.users import InMemoryUserRepository
 from adapters.outbound.sql.credentials import SqlPlatformCredentials
-from adapters.outbound.sql.engine import create_engine, migrate
+from adapters.outbound.sql.engine import create_engine
 from adapters.outbound.sql.jobs import SqlJobRepository
 from adapters.outbound.sql.platforms import SqlPlatformRepository
 from adapters.outbound.sql.reviews import SqlReviewRepository
@@ -35,6 +35,7 @@ from application.ports import (
 )
 from application.review_ports import ReviewRepository
 from tests.integration.databases import fresh_postgres_database
+from tests.integration.migrated_sqlite import copy_migrated_sqlite
 
 
 @dataclass
@@ -79,7 +80,7 @@ def _memory_credentials() -> Callable[[TokenCipher], PlatformCredentials]:
 
 @asynccontextmanager
 async def _sql(name: str, url: str) -> AsyncIterator[Backend]:
-    await migrate(url)
+    """The repositories over `url`, a database already at the newest schema."""
     engine = create_engine(url)
     try:
         yield Backend(
@@ -101,8 +102,9 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     if request.param == "memory":
         yield _memory()
     elif request.param == "sqlite":
+        await copy_migrated_sqlite(tmp_path / "contract.db")
         async with _sql("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}") as sql:
             yield sql
     else:
-        async with fresh_postgres_database() as url, _sql("postgres", url) as sql:
+        async with fresh_postgres_database(migrated=True) as url, _sql("postgres", url) as sql:
             yield sql
