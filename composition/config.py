@@ -16,6 +16,12 @@ from domain.rate_limit import RateRule
 MEMORY = "memory"
 LOOPBACK = ("127.0.0.1", "localhost", "0.0.0.0", "::1")
 
+# Bounds: a period or timeout is positive, a pause may be zero, a limit is at least 1, a retry count at least 0.
+Seconds = Annotated[float, Field(gt=0)]
+Pause = Annotated[float, Field(ge=0)]
+Count = Annotated[int, Field(gt=0)]
+Tries = Annotated[int, Field(ge=0)]
+
 # A comma list in the environment ("a, b,"), a list in code; NoDecode keeps pydantic-settings from wanting JSON.
 CommaList = Annotated[list[str], NoDecode]
 
@@ -34,59 +40,59 @@ class Settings(BaseSettings):
     socketio_cors_origins: CommaList = []
     cors_allow_wildcard: bool = False
     session_cookie_name: str = "session"
-    session_ttl_seconds: int = 86400
+    session_ttl_seconds: Count = 86400
     login_url: str = "/login"
     api_token: str | None = None
     trusted_proxies: CommaList = []
-    rate_limit_messages: int = 100
-    rate_limit_window_seconds: float = 60.0
-    max_connections_per_user: int = 5
-    connect_attempts_per_hour: int = 100
-    max_message_bytes: int = 10 * 1024
-    socket_outbound_max_packets: int = 1000
-    socket_outbound_max_bytes: int = 1024 * 1024
-    socket_write_timeout_seconds: float = 10.0
-    handshakes_per_ip_per_minute: int = 120
-    connect_timeout_seconds: float = 10.0
-    http_max_headers: int = 64
-    http_max_field_size: int = 8190
-    system_status_interval: float = 10.0
-    session_check_interval: float = 2.0
+    rate_limit_messages: Count = 100
+    rate_limit_window_seconds: Seconds = 60.0
+    max_connections_per_user: Count = 5
+    connect_attempts_per_hour: Count = 100
+    max_message_bytes: Count = 10 * 1024
+    socket_outbound_max_packets: Count = 1000
+    socket_outbound_max_bytes: Count = 1024 * 1024
+    socket_write_timeout_seconds: Seconds = 10.0
+    handshakes_per_ip_per_minute: Count = 120
+    connect_timeout_seconds: Seconds = 10.0
+    http_max_headers: Count = 64
+    http_max_field_size: Count = 8190
+    system_status_interval: Seconds = 10.0
+    session_check_interval: Seconds = 2.0
     demo_mode: bool = False
-    demo_posts: int = 25
-    demo_caption_seconds: float = 2.0
-    demo_failure_every: int = 12
-    demo_page_delay: float = 0.2
+    demo_posts: Count = 25
+    demo_caption_seconds: Pause = 2.0
+    demo_failure_every: Tries = 12
+    demo_page_delay: Pause = 0.2
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
-    drain_seconds: float = 20.0
-    drain_readiness_seconds: float = 1.0
+    drain_seconds: Pause = 20.0
+    drain_readiness_seconds: Pause = 1.0
     redis_url: str | None = None
     redis_channel: str = "vedfolnir-realtime"
     node_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     run_jobs: Literal["inline", "workers"] = "inline"
-    connection_lease_seconds: float = 30.0
-    job_lease_seconds: float = 15.0
-    worker_poll_seconds: float = 1.0
-    job_recheck_seconds: float = 5.0
-    job_max_attempts: int = 3
+    connection_lease_seconds: Seconds = 30.0
+    job_lease_seconds: Seconds = 15.0
+    worker_poll_seconds: Seconds = 1.0
+    job_recheck_seconds: Seconds = 5.0
+    job_max_attempts: Count = 3
     post_source: Literal["demo", "mastodon"] = "demo"
     caption_generator: Literal["demo", "ollama"] = "demo"
     platform_token_key: str | None = None
-    platform_page_size: int = 40
-    platform_timeout: float = 15.0
+    platform_page_size: Count = 40
+    platform_timeout: Seconds = 15.0
     ollama_url: str = "http://127.0.0.1:11434"
     ollama_model: str = "llava"
     ollama_prompt: str | None = None
-    ollama_timeout: float = 120.0
-    ollama_retries: int = 2
-    caption_max_chars: int = 500
-    image_max_bytes: int = 10 * 1024 * 1024
+    ollama_timeout: Seconds = 120.0
+    ollama_retries: Tries = 2
+    caption_max_chars: Count = 500
+    image_max_bytes: Count = 10 * 1024 * 1024
     refusal_mode: Literal["event", "connect_error"] = "event"
-    refusal_backoff_max_seconds: float = 8.0
+    refusal_backoff_max_seconds: Pause = 8.0
     refusals_before_hard_refusal: int = 8
     csrf_mode: Literal["origin", "token"] = "origin"
-    connect_check_timeout: float = 10.0
+    connect_check_timeout: Seconds = 10.0
     # Where sessions come from: "own" (issued by this service) or "flask" (the host's signed cookie).
     session_source: Literal["own", "flask"] = "own"
     flask_secret_key: str | None = None
@@ -95,13 +101,13 @@ class Settings(BaseSettings):
     host_database_url: str | None = None
     wtf_csrf_secret_key: str | None = None
     wtf_csrf_time_limit: float = 3600.0
-    publish_poll_seconds: float = 5.0
-    publish_claim_seconds: float = 300.0
-    publish_retries: int = 3
-    demo_publish_delay: float = 0.2
+    publish_poll_seconds: Seconds = 5.0
+    publish_claim_seconds: Seconds = 300.0
+    publish_retries: Tries = 3
+    demo_publish_delay: Pause = 0.2
     metrics_port: int | None = None
     recovery_enabled: bool = True
-    recovery_window_seconds: float = 120.0
+    recovery_window_seconds: Seconds = 120.0
     recovery_max_replay: int = 1000
     recovery_buffer_per_room: int = 1000
     recovery_log_events: int = 100_000

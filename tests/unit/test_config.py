@@ -57,6 +57,11 @@ def test_the_default_origins_follow_the_served_address() -> None:
             "CORS_CREDENTIALS_ERROR",
         ),
         ({"run_jobs": "sometimes"}, "run_jobs"),
+        ({"drain_seconds": -1}, "drain_seconds"),  # a pause may be zero, never negative
+        ({"drain_readiness_seconds": -0.5}, "drain_readiness_seconds"),
+        ({"session_check_interval": 0}, "session_check_interval"),  # a period of 0 would spin
+        ({"max_connections_per_user": 0}, "max_connections_per_user"),
+        ({"ollama_retries": -1}, "ollama_retries"),
     ],
 )
 def test_inconsistent_settings_are_refused_when_built(values: dict[str, object], message: str) -> None:
