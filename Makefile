@@ -14,6 +14,8 @@ MAKEFLAGS += --jobs=4
 # bytecode as pip does: without it each test worker would compile every library it imports.
 UV_VERSION ?= 0.13.9
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
+# $(call two_phases,FOLDER): the tests in FOLDER not marked exclusive on the workers, then the exclusive ones alone.
+two_phases = $(PYTEST) -n $(TEST_WORKERS) --dist worksteal -m 'not exclusive' $(1) && $(PYTEST) -m exclusive $(1)
 
 .PHONY: run test suite install services browser nginx lint unit integration bench clean vendor-asyncapi fuzz
 
@@ -68,8 +70,7 @@ unit: install
 	$(PYTEST) tests/unit
 
 integration: install services
-	$(PYTEST) -n $(TEST_WORKERS) --dist worksteal -m 'not exclusive' tests/integration
-	$(PYTEST) -m exclusive tests/integration
+	$(call two_phases,tests/integration)
 
 browser: install
 	bash .ci/browser.sh
@@ -78,8 +79,7 @@ browser: install
 test: lint suite
 
 suite: install services browser nginx
-	$(PYTEST) -n $(TEST_WORKERS) --dist worksteal -m 'not exclusive' tests
-	$(PYTEST) -m exclusive tests
+	$(call two_phases,tests)
 
 # 100,000 malformed frames and payloads over both transports against a real server process (tests/integration/fuzz.py).
 fuzz: install

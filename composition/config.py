@@ -16,11 +16,12 @@ from domain.rate_limit import RateRule
 MEMORY = "memory"
 LOOPBACK = ("127.0.0.1", "localhost", "0.0.0.0", "::1")
 
-# Bounds: a period or timeout is positive, a pause may be zero, a limit is at least 1, a retry count at least 0.
+# Bounds: a period or timeout is positive, a pause may be zero, a limit or size is at least 1, and a retry count
+# or an "every N" (0: never) at least 0.
 Seconds = Annotated[float, Field(gt=0)]
 Pause = Annotated[float, Field(ge=0)]
 Count = Annotated[int, Field(gt=0)]
-Tries = Annotated[int, Field(ge=0)]
+ZeroOrMore = Annotated[int, Field(ge=0)]
 
 # A comma list in the environment ("a, b,"), a list in code; NoDecode keeps pydantic-settings from wanting JSON.
 CommaList = Annotated[list[str], NoDecode]
@@ -61,7 +62,7 @@ class Settings(BaseSettings):
     demo_mode: bool = False
     demo_posts: Count = 25
     demo_caption_seconds: Pause = 2.0
-    demo_failure_every: Tries = 12
+    demo_failure_every: ZeroOrMore = 12
     demo_page_delay: Pause = 0.2
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -85,7 +86,7 @@ class Settings(BaseSettings):
     ollama_model: str = "llava"
     ollama_prompt: str | None = None
     ollama_timeout: Seconds = 120.0
-    ollama_retries: Tries = 2
+    ollama_retries: ZeroOrMore = 2
     caption_max_chars: Count = 500
     image_max_bytes: Count = 10 * 1024 * 1024
     refusal_mode: Literal["event", "connect_error"] = "event"
@@ -103,7 +104,7 @@ class Settings(BaseSettings):
     wtf_csrf_time_limit: float = 3600.0
     publish_poll_seconds: Seconds = 5.0
     publish_claim_seconds: Seconds = 300.0
-    publish_retries: Tries = 3
+    publish_retries: ZeroOrMore = 3
     demo_publish_delay: Pause = 0.2
     metrics_port: int | None = None
     recovery_enabled: bool = True

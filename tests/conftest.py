@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from tests.run_order import balanced
+
 # Rough seconds per test of the modules whose tests start child processes (nodes, workers, the CLI, node, Chromium,
 # nginx), measured on 4 workers; every other test counts as SHORT. Only the order depends on these numbers.
 WEIGHTS = {
@@ -49,22 +51,4 @@ def weight(item: pytest.Item) -> float:
 
 @pytest.hookimpl(trylast=True)  # after `-m` has deselected: the shares are cut from what runs
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items[:] = balanced(items, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
-
-
-def balanced(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
-    """`items` as `workers` consecutive shares of the sizes worksteal first sends each worker (an even split by
-    count), each share holding about the same seconds, its longest tests first. A worker that finishes early
-    steals from the end of another's share: short tests. Within a share, each module's tests keep their order."""
-    sizes = []
-    left = len(items)
-    for remaining in range(workers, 0, -1):
-        sizes.append(left // remaining)
-        left -= sizes[-1]
-    shares: list[list[pytest.Item]] = [[] for _ in sizes]
-    loads = [0.0] * len(sizes)
-    for item in sorted(items, key=weight, reverse=True):  # stable: equal weights keep the collection order
-        share = min((i for i in range(len(shares)) if len(shares[i]) < sizes[i]), key=loads.__getitem__)
-        shares[share].append(item)
-        loads[share] += weight(item)
-    return [item for share in shares for item in share]
+    items[:] = balanced(items, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), weight)

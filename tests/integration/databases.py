@@ -21,20 +21,25 @@ def _dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def create_database(url: str, name: str, template: str | None = None) -> None:
+def _drop_statement(name: str) -> str:
+    return f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+
+
+async def _admin(url: str, statement: str) -> None:
+    """Runs `statement` on the server of `url`, outside a transaction (as CREATE and DROP DATABASE need)."""
     admin = await asyncpg.connect(_dsn(url))
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        await admin.execute(statement)
     finally:
         await admin.close()
 
 
-def drop_database_at_exit(url: str, name: str) -> None:
-    """Drops `name` when the test process exits (asyncpg needs a loop; none runs by then)."""
+def _drop_at_exit(url: str, name: str) -> None:
+    """Drops `name` when the test process exits (with psycopg: asyncpg needs a loop, and none runs by then)."""
 
     def drop() -> None:
         with psycopg.connect(_dsn(url), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(_drop_statement(name))
 
     atexit.register(drop)
 
@@ -45,8 +50,8 @@ async def _template(url: str) -> str:
     suite's other workers). One per test process: a template may have no other session while it is copied."""
     if url not in _templates:
         name = f"t_template_{uuid.uuid4().hex[:12]}"
-        await create_database(url, name)
-        drop_database_at_exit(url, name)
+        await _admin(url, f'CREATE DATABASE "{name}"')
+        _drop_at_exit(url, name)
         await migrate(make_url(url).set(database=name).render_as_string(hide_password=False))
         _templates[url] = name
     return _templates[url]
@@ -57,12 +62,9 @@ async def fresh_postgres_database(url: str = POSTGRES_URL, *, migrated: bool = F
     """A new database named for this test: empty, or `migrated` (a copy of a template at the newest schema).
     Postgres must be up: a test never skips it."""
     name = f"t_{uuid.uuid4().hex[:16]}"
-    await create_database(url, name, await _template(url) if migrated else None)
+    template = f' TEMPLATE "{await _template(url)}"' if migrated else ""
+    await _admin(url, f'CREATE DATABASE "{name}"{template}')
     try:
         yield make_url(url).set(database=name).render_as_string(hide_password=False)
     finally:
-        admin = await asyncpg.connect(_dsn(url))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await _admin(url, _drop_statement(name))

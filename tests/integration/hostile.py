@@ -51,7 +51,7 @@ class ServerProcess:
         sent), for at most `at_most` seconds; returns early if it exits."""
         deadline = time.monotonic() + at_most
         used = self.cpu_seconds()
-        while time.monotonic() < deadline and self.alive():
+        while time.monotonic() < deadline:
             await asyncio.sleep(window)
             if not self.alive():
                 return

@@ -11,6 +11,7 @@ import atexit
 import shutil
 import sqlite3
 import tempfile
+from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -40,7 +41,5 @@ async def copy_migrated_sqlite(path: Path) -> None:
         await migrate(f"sqlite+aiosqlite:///{template}")
         _sqlite_template = template
     # The backup API, not a file copy: it reads through SQLite, so nothing still in a -wal file is missed.
-    with sqlite3.connect(_sqlite_template) as source, sqlite3.connect(path) as target:
+    with closing(sqlite3.connect(_sqlite_template)) as source, closing(sqlite3.connect(path)) as target:
         source.backup(target)
-    source.close()
-    target.close()

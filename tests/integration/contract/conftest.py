@@ -102,8 +102,8 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     if request.param == "memory":
         yield _memory()
     elif request.param == "sqlite":
-        await copy_migrated_sqlite(tmp_path / "contract.db")
-        async with _sql("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}") as sql:
+        await copy_migrated_sqlite(path := tmp_path / "contract.db")
+        async with _sql("sqlite", f"sqlite+aiosqlite:///{path}") as sql:
             yield sql
     else:
         async with fresh_postgres_database(migrated=True) as url, _sql("postgres", url) as sql:
